@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+import {IProvenanceRegistry} from "./IProvenanceRegistry.sol";
+
+/// @title ProvenanceRegistry
+/// @notice Append-only registry of models, DataNet versions and training-run records.
+/// @dev No owner, no admin, no upgrade path. Record bodies live in event data; each individually
+///      recorded run costs one storage slot, each anchored batch one slot.
+contract ProvenanceRegistry is IProvenanceRegistry {
+    uint256 private constant _WEIGHT_TOTAL = 1_000_000;
+
+    struct DatanetInfo {
+        address owner;
+        uint64 versionCount;
+    }
+
+    mapping(bytes32 modelId => address owner) private _modelOwner;
+    mapping(bytes32 modelId => mapping(address trainer => bool authorized)) private _isTrainer;
+    mapping(bytes32 datanetId => DatanetInfo info) private _datanets;
+    mapping(bytes32 datanetId => mapping(uint64 version => DatanetVersion data)) private _versions;
+    mapping(bytes32 recordId => uint256 blockNumber) private _recordBlock;
+    mapping(bytes32 root => uint256 blockNumber) private _anchorBlock;
+
+    /// @inheritdoc IProvenanceRegistry
+    function version() external pure returns (string memory) {
+        return "1.0.0";
+    }
+
+    // ------------------------------------------------------------------ models
+
+    /// @inheritdoc IProvenanceRegistry
+    function registerModel(string calldata name) external returns (bytes32 modelId) {
+        if (bytes(name).length == 0) revert EmptyName();
+        modelId = keccak256(bytes(name));
+        if (_modelOwner[modelId] != address(0)) revert ModelAlreadyRegistered(modelId);
+        _modelOwner[modelId] = msg.sender;
+        emit ModelRegistered(modelId, msg.sender, name);
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function authorizeTrainer(bytes32 modelId, address trainer) external {
+        _onlyModelOwner(modelId);
+        if (_isTrainer[modelId][trainer]) revert TrainerStatusUnchanged(modelId, trainer);
+        _isTrainer[modelId][trainer] = true;
+        emit TrainerAuthorized(modelId, trainer);
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function revokeTrainer(bytes32 modelId, address trainer) external {
+        _onlyModelOwner(modelId);
+        if (!_isTrainer[modelId][trainer]) revert TrainerStatusUnchanged(modelId, trainer);
+        _isTrainer[modelId][trainer] = false;
+        emit TrainerRevoked(modelId, trainer);
+    }
+
+    // ---------------------------------------------------------------- datanets
+
+    /// @inheritdoc IProvenanceRegistry
+    function registerDatanet(string calldata name) external returns (bytes32 datanetId) {
+        if (bytes(name).length == 0) revert EmptyName();
+        datanetId = keccak256(bytes(name));
+        if (_datanets[datanetId].owner != address(0)) revert DatanetAlreadyRegistered(datanetId);
+        _datanets[datanetId].owner = msg.sender;
+        emit DatanetRegistered(datanetId, msg.sender, name);
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function publishDatanetVersion(
+        bytes32 datanetId,
+        bytes32 contentRoot,
+        bytes32 manifestHash,
+        bytes calldata terms,
+        Contributor[] calldata contributors
+    ) external returns (uint64 newVersion) {
+        DatanetInfo storage info = _datanets[datanetId];
+        address owner = info.owner;
+        if (owner == address(0)) revert UnknownDatanet(datanetId);
+        if (owner != msg.sender) revert NotDatanetOwner(datanetId, msg.sender);
+        if (contentRoot == bytes32(0)) revert EmptyContentRoot();
+        newVersion = info.versionCount + 1;
+        info.versionCount = newVersion;
+        _versions[datanetId][newVersion] = DatanetVersion({
+            contentRoot: contentRoot,
+            manifestHash: manifestHash,
+            termsHash: keccak256(terms),
+            contributorsHash: keccak256(abi.encode(contributors)),
+            publishedBlock: uint64(block.number)
+        });
+        emit DatanetVersionPublished(datanetId, contentRoot, newVersion, manifestHash, terms, contributors);
+    }
+
+    // ------------------------------------------------------------------ runs
+
+    /// @inheritdoc IProvenanceRegistry
+    function recordRun(TrainingRun calldata run) external returns (bytes32 recordId) {
+        recordId = _record(run, false);
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function recordRuns(TrainingRun[] calldata runs) external returns (bytes32[] memory recordIds) {
+        uint256 n = runs.length;
+        if (n == 0) revert EmptyBatch();
+        recordIds = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            recordIds[i] = _record(runs[i], false);
+        }
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function anchorRuns(TrainingRun[] calldata runs) external returns (bytes32 root) {
+        uint256 n = runs.length;
+        if (n == 0) revert EmptyBatch();
+        bytes32[] memory nodes = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            bytes32 id = _record(runs[i], true);
+            nodes[i] = _leaf(id);
+        }
+        // Build the root in place: hash sorted pairs level by level; an odd node is carried up.
+        while (n > 1) {
+            uint256 half = n >> 1;
+            for (uint256 i; i < half; ++i) {
+                nodes[i] = _hashPair(nodes[2 * i], nodes[2 * i + 1]);
+            }
+            if (n & 1 == 1) {
+                nodes[half] = nodes[n - 1];
+                n = half + 1;
+            } else {
+                n = half;
+            }
+        }
+        root = nodes[0];
+        if (_anchorBlock[root] != 0) revert AlreadyAnchored(root);
+        _anchorBlock[root] = block.number;
+        emit RunsAnchored(root, runs.length);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IProvenanceRegistry
+    function modelOwner(bytes32 modelId) external view returns (address) {
+        return _modelOwner[modelId];
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function canRecord(bytes32 modelId, address account) public view returns (bool) {
+        address owner = _modelOwner[modelId];
+        return owner != address(0) && (owner == account || _isTrainer[modelId][account]);
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function datanet(bytes32 datanetId) external view returns (address owner, uint64 versionCount) {
+        DatanetInfo storage info = _datanets[datanetId];
+        return (info.owner, info.versionCount);
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function datanetVersion(bytes32 datanetId, uint64 v) external view returns (DatanetVersion memory) {
+        if (v == 0 || v > _datanets[datanetId].versionCount) revert UnknownDatanetVersion(datanetId, v);
+        return _versions[datanetId][v];
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function recordBlock(bytes32 recordId) external view returns (uint256) {
+        return _recordBlock[recordId];
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function anchorBlock(bytes32 root) external view returns (uint256) {
+        return _anchorBlock[root];
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function verifyAnchored(bytes32 root, bytes32 recordId, bytes32[] calldata proof) external view returns (bool) {
+        if (_anchorBlock[root] == 0) return false;
+        bytes32 node = _leaf(recordId);
+        for (uint256 i; i < proof.length; ++i) {
+            node = _hashPair(node, proof[i]);
+        }
+        return node == root;
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function computeRecordId(TrainingRun calldata run) external pure returns (bytes32) {
+        return keccak256(abi.encode(run));
+    }
+
+    /// @inheritdoc IProvenanceRegistry
+    function computeModelVersionKey(bytes32 modelId, string calldata modelVersion) external pure returns (bytes32) {
+        return keccak256(abi.encode(modelId, modelVersion));
+    }
+
+    // --------------------------------------------------------------- internal
+
+    function _onlyModelOwner(bytes32 modelId) private view {
+        address owner = _modelOwner[modelId];
+        if (owner == address(0)) revert UnknownModel(modelId);
+        if (owner != msg.sender) revert NotModelOwner(modelId, msg.sender);
+    }
+
+    /// @dev Checks `run`, derives its id and topics from it, marks it, and emits its events.
+    ///      `anchored` runs are marked in transient storage only (the batch root is stored instead).
+    function _record(TrainingRun calldata run, bool anchored) private returns (bytes32 recordId) {
+        bytes32 modelId = run.modelId;
+        if (!canRecord(modelId, msg.sender)) {
+            if (_modelOwner[modelId] == address(0)) revert UnknownModel(modelId);
+            revert NotAuthorizedTrainer(modelId, msg.sender);
+        }
+        if (bytes(run.modelVersion).length == 0) revert EmptyModelVersion();
+
+        bytes memory encoded = abi.encode(run);
+        recordId = keccak256(encoded);
+        if (_recordBlock[recordId] != 0 || _tload(recordId)) revert AlreadyRecorded(recordId);
+
+        uint256 nParents = run.parents.length;
+        for (uint256 i; i < nParents; ++i) {
+            bytes32 parent = run.parents[i];
+            if (_recordBlock[parent] == 0 && !_tload(parent)) revert UnknownParent(parent);
+            emit ParentUsed(parent, recordId, modelId);
+        }
+
+        bytes32 versionKey = keccak256(abi.encode(modelId, run.modelVersion));
+        uint256 nUses = run.datanets.length;
+        if (nUses == 0) revert NoDatanets();
+        uint256 total;
+        for (uint256 i; i < nUses; ++i) {
+            DatanetUse calldata use = run.datanets[i];
+            bytes32 datanetId = use.datanetId;
+            uint64 v = use.version;
+            if (v == 0 || v > _datanets[datanetId].versionCount) revert UnknownDatanetVersion(datanetId, v);
+            total += use.weightPpm;
+            emit DatanetUsed(datanetId, modelId, recordId, v, use.weightPpm, versionKey);
+        }
+        if (total != _WEIGHT_TOTAL) revert WeightsDoNotSum(total);
+
+        if (anchored) {
+            _tstore(recordId);
+        } else {
+            _recordBlock[recordId] = block.number;
+        }
+        emit RunRecorded(modelId, versionKey, recordId, msg.sender, encoded);
+    }
+
+    function _leaf(bytes32 recordId) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(recordId))));
+    }
+
+    function _hashPair(bytes32 a, bytes32 b) private pure returns (bytes32 h) {
+        assembly ("memory-safe") {
+            switch lt(a, b)
+            case 1 {
+                mstore(0x00, a)
+                mstore(0x20, b)
+            }
+            default {
+                mstore(0x00, b)
+                mstore(0x20, a)
+            }
+            h := keccak256(0x00, 0x40)
+        }
+    }
+
+    function _tstore(bytes32 key) private {
+        assembly ("memory-safe") {
+            tstore(key, 1)
+        }
+    }
+
+    function _tload(bytes32 key) private view returns (bool set) {
+        assembly ("memory-safe") {
+            set := tload(key)
+        }
+    }
+}
