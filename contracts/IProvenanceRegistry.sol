@@ -18,7 +18,8 @@ pragma solidity ^0.8.28;
 interface IProvenanceRegistry {
     // ---------------------------------------------------------------- types
 
-    /// @notice One DataNet version used by a training run, with its mixture weight and partition.
+    /// @notice One DataNet version used by a training run, with its mixture weight. (Its partition
+    ///         (split, selector, fraction, seed) is described in the run's `details`.)
     struct DatanetUse {
         /// @dev keccak256 of the DataNet's name.
         bytes32 datanetId;
@@ -26,14 +27,6 @@ interface IProvenanceRegistry {
         uint64 version;
         /// @dev Share of the training mixture in parts per million; all uses of a run sum to 1,000,000.
         uint32 weightPpm;
-        /// @dev Partition: split name ("train", "" for the whole version).
-        string split;
-        /// @dev Partition: selector expression over the manifest ("" for all files).
-        string selector;
-        /// @dev Partition: fraction of the selected items taken, parts per million (1,000,000 = all).
-        uint32 fractionPpm;
-        /// @dev Partition: seed of the deterministic sampling.
-        uint64 seed;
     }
 
     /// @notice A training-run record. Its ABI encoding is its canonical form; its keccak256 is its id.
@@ -48,8 +41,9 @@ interface IProvenanceRegistry {
         bytes32[] parents;
         /// @dev The DataNet versions trained on.
         DatanetUse[] datanets;
-        /// @dev RFC 8785 canonical JSON: preprocessing steps and parameters, code reference,
-        ///      hyperparameters, environment, start and end timestamps.
+        /// @dev RFC 8785 canonical JSON: the partition of each DataNet use ("partitions", in the order
+        ///      of `datanets`), preprocessing steps and parameters, code reference, hyperparameters,
+        ///      environment, start and end timestamps.
         bytes details;
     }
 
@@ -109,8 +103,7 @@ interface IProvenanceRegistry {
         bytes32 indexed modelId,
         bytes32 indexed recordId,
         uint64 version,
-        uint32 weightPpm,
-        bytes32 modelVersionKey
+        uint32 weightPpm
     );
 
     /// @notice Run `recordId` (of model `modelId`) fine-tuned the model produced by `parentRecordId`.

@@ -229,7 +229,7 @@ contract ProvenanceRegistry is IProvenanceRegistry {
             uint64 v = use.version;
             if (v == 0 || v > _datanets[datanetId].versionCount) revert UnknownDatanetVersion(datanetId, v);
             total += use.weightPpm;
-            emit DatanetUsed(datanetId, modelId, recordId, v, use.weightPpm, versionKey);
+            emit DatanetUsed(datanetId, modelId, recordId, v, use.weightPpm);
         }
         if (total != _WEIGHT_TOTAL) revert WeightsDoNotSum(total);
 

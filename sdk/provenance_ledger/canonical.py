@@ -20,7 +20,7 @@ from eth_utils import keccak
 from .errors import ValidationError
 from .records import DatanetUse, Json, Partition, TrainingRun, details_fields
 
-DATANET_USE_TYPE = "(bytes32,uint64,uint32,string,string,uint32,uint64)"
+DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
 TRAINING_RUN_TYPE = f"(bytes32,string,bytes32,bytes32[],{DATANET_USE_TYPE}[],bytes)"
 CONTRIBUTOR_TYPE = "(address,uint64)"
 
@@ -46,8 +46,7 @@ def model_version_key(model_id: bytes, version: str) -> bytes:
 
 
 def _use_tuple(u: DatanetUse) -> tuple[Any, ...]:
-    p = u.partition
-    return (u.datanet_id, u.version, u.weight_ppm, p.split, p.selector, p.fraction_ppm, p.seed)
+    return (u.datanet_id, u.version, u.weight_ppm)
 
 
 def run_tuple(run: TrainingRun) -> tuple[Any, ...]:
@@ -83,21 +82,20 @@ def run_from_tuple(value: tuple[Any, ...]) -> TrainingRun:
         raise ValidationError("details", "must be a JSON object")
     if canonical_json(parsed) != bytes(details):
         raise ValidationError("details", "is not in RFC 8785 canonical form")
+    fields = details_fields(parsed)
+    partitions: tuple[Partition, ...] = fields.pop("partitions") or tuple(Partition() for _ in uses)
+    if len(partitions) != len(uses):
+        raise ValidationError("details.partitions", f"has {len(partitions)} entries for {len(uses)} DataNets")
     return TrainingRun(
         model_id=bytes(model_id),
         model_version=version,
         weights_digest=bytes(weights),
         parents=tuple(bytes(p) for p in parents),
         datanets=tuple(
-            DatanetUse(
-                datanet_id=bytes(d[0]),
-                version=d[1],
-                weight_ppm=d[2],
-                partition=Partition(split=d[3], selector=d[4], fraction_ppm=d[5], seed=d[6]),
-            )
-            for d in uses
+            DatanetUse(datanet_id=bytes(d[0]), version=d[1], weight_ppm=d[2], partition=p)
+            for d, p in zip(uses, partitions, strict=True)
         ),
-        **details_fields(parsed),
+        **fields,
     )
 
 

@@ -217,7 +217,18 @@ class TrainingRun:
 
     def details(self) -> dict[str, Json]:
         """The free-form part of the record as a JSON object (canonicalised by RFC 8785)."""
-        out: dict[str, Json] = {
+        out: dict[str, Json] = {}
+        if any(u.partition != Partition() for u in self.datanets):
+            out["partitions"] = [
+                {
+                    "split": u.partition.split,
+                    "selector": u.partition.selector,
+                    "fraction_ppm": u.partition.fraction_ppm,
+                    "seed": u.partition.seed,
+                }
+                for u in self.datanets
+            ]
+        out |= {
             "preprocessing": [{"op": s.op, "params": dict(s.params)} for s in self.preprocessing],
             "hyperparameters": dict(self.hyperparameters),
             "environment": dict(self.environment),
@@ -231,16 +242,19 @@ class TrainingRun:
         return out
 
 
-_DETAIL_KEYS = {"preprocessing", "hyperparameters", "environment", "code", "started_at", "ended_at"}
+_DETAIL_KEYS = {"partitions", "preprocessing", "hyperparameters", "environment", "code", "started_at", "ended_at"}
 
 
 def details_fields(details: Mapping[str, Json]) -> dict[str, Any]:
-    """Inverse of :meth:`TrainingRun.details`: keyword arguments for :class:`TrainingRun`."""
+    """Inverse of :meth:`TrainingRun.details`: keyword arguments for :class:`TrainingRun`, plus
+    ``partitions`` (a tuple aligned with the DataNet uses, or None when all are whole versions)."""
     unknown = set(details) - _DETAIL_KEYS
     if unknown:
         raise ValidationError("details", f"unknown keys {sorted(unknown)}")
     code = details.get("code")
+    partitions = details.get("partitions")
     return {
+        "partitions": tuple(Partition(**p) for p in partitions) if partitions else None,
         "preprocessing": tuple(
             PreprocessingStep(op=s["op"], params=s.get("params", {})) for s in details.get("preprocessing", [])
         ),

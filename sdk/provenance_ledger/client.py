@@ -1,0 +1,470 @@
+"""The registry client: deploy, register, publish, record, and read everything back from logs.
+
+Writes go through :class:`~provenance_ledger.chain.Signer` (raw transactions, cached selectors).
+Reads use ``eth_getLogs`` in block-range pages (split in half when a provider refuses a page) and
+decode raw logs with ``eth_abi``. Every record read back is re-hashed and checked against the chain.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from .abi import Event, registry_abi
+from .canonical import canonical_json, decode_run, encode_run, model_version_key, name_id, run_tuple
+from .chain import Receipt, Signer, explain
+from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from .lineage import Lineage, Usage, build_lineage, models_trained_on
+from .errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
+from .records import TrainingRun, bytes32
+
+Progress = Callable[[int, int], None]
+"""Called with (blocks done, blocks total) while reading logs."""
+
+DEFAULT_PAGE_SIZE = 10_000
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
+
+
+@dataclass(frozen=True, kw_only=True)
+class TxResult:
+    """What a write did on chain."""
+
+    tx_hash: str
+    block_number: int
+    gas_used: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecordResult:
+    """Outcome of recording one run: its id, and the transaction (None if it was already recorded)."""
+
+    record_id: bytes
+    tx: TxResult | None
+    already_recorded: bool
+
+
+@dataclass(frozen=True)
+class RawLog:
+    event: Event
+    args: dict[str, Any]
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+def _as_id(value: str | bytes, field: str) -> bytes:
+    """A model/DataNet given by name, 0x id or raw bytes -> its 32-byte id."""
+    if isinstance(value, bytes):
+        return bytes32(value, field)
+    if value.startswith("0x") and len(value) == 66:
+        return bytes32(value, field)
+    return name_id(value)
+
+
+class Registry:
+    """A deployed ProvenanceRegistry on some chain, optionally with a signing account."""
+
+    def __init__(
+        self,
+        w3: Web3,
+        address: str,
+        account: LocalAccount | None = None,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        from_block: int = 0,
+    ) -> None:
+        self.w3 = w3
+        self.address = to_checksum_address(address)
+        self.abi = registry_abi()
+        self.signer = Signer(w3, account) if account is not None else None
+        self.page_size = page_size
+        self.from_block = from_block
+        self._names: dict[bytes, str] = {}
+        self._runs: dict[bytes, RecordedRun] = {}
+        self._versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
+
+    # ------------------------------------------------------------- lifecycle
+
+    @classmethod
+    def deploy(cls, w3: Web3, account: LocalAccount, **kwargs: Any) -> Registry:
+        """Deploy a new registry with ``account`` and return a client for it."""
+        signer = Signer(w3, account)
+        receipt = signer.transact(None, registry_abi().bytecode)
+        tx = w3.eth.get_transaction_receipt(receipt.tx_hash)  # type: ignore[arg-type]
+        address = tx["contractAddress"]
+        if address is None:
+            raise ChainError("deployment produced no contract")
+        registry = cls(w3, address, account, from_block=receipt.block_number, **kwargs)
+        registry.deploy_receipt = receipt
+        return registry
+
+    @classmethod
+    def at(cls, w3: Web3, address: str, account: LocalAccount | None = None, **kwargs: Any) -> Registry:
+        """A client for an existing registry; checks that a registry is deployed at ``address``."""
+        try:
+            checksum = to_checksum_address(address)
+        except ValueError:
+            raise ValidationError("address", f"not an address: {address!r}") from None
+        if not w3.eth.get_code(checksum):
+            raise NotFoundError(f"no contract at {checksum} on chain {w3.eth.chain_id}")
+        registry = cls(w3, checksum, account, **kwargs)
+        try:
+            registry.version()
+        except ProvenanceError:
+            raise NotFoundError(f"the contract at {checksum} is not a ProvenanceRegistry") from None
+        return registry
+
+    # ----------------------------------------------------------------- calls
+
+    def _call(self, fn: str, *args: Any) -> tuple[Any, ...]:
+        f = self.abi.functions[fn]
+        try:
+            out = self.w3.eth.call({"to": self.address, "data": f.encode(*args)})  # type: ignore[typeddict-item]
+        except Exception as exc:
+            raise explain(exc) from None
+        try:
+            return f.decode_output(bytes(out))
+        except Exception:
+            raise ChainError(f"call {fn} returned undecodable data (is this a ProvenanceRegistry?)") from None
+
+    def _transact(self, fn: str, *args: Any) -> Receipt:
+        if self.signer is None:
+            raise ValidationError("key", "this registry client has no signing account")
+        return self.signer.transact(self.address, self.abi.functions[fn].encode(*args))
+
+    @staticmethod
+    def _result(r: Receipt) -> TxResult:
+        return TxResult(tx_hash=r.tx_hash, block_number=r.block_number, gas_used=r.gas_used)
+
+    def version(self) -> str:
+        return str(self._call("version")[0])
+
+    def record_block(self, record_id: bytes) -> int:
+        return int(self._call("recordBlock", record_id)[0])
+
+    def anchor_block(self, root: bytes) -> int:
+        return int(self._call("anchorBlock", root)[0])
+
+    def model_owner(self, model: str | bytes) -> str | None:
+        owner = self._call("modelOwner", _as_id(model, "model"))[0]
+        return None if int(owner, 16) == 0 else to_checksum_address(owner)
+
+    def can_record(self, model: str | bytes, account: str) -> bool:
+        return bool(self._call("canRecord", _as_id(model, "model"), account)[0])
+
+    def datanet_state(self, datanet: str | bytes) -> tuple[str | None, int]:
+        owner, count = self._call("datanet", _as_id(datanet, "datanet"))
+        return (None if int(owner, 16) == 0 else to_checksum_address(owner)), int(count)
+
+    def compute_record_id(self, run: TrainingRun) -> bytes:
+        """The id the contract derives (an eth_call; used to cross-check the Python encoding)."""
+        return bytes(self._call("computeRecordId", run_tuple(run))[0])
+
+    # ---------------------------------------------------------------- writes
+
+    def register_model(self, name: str) -> tuple[bytes, TxResult]:
+        r = self._transact("registerModel", name)
+        return name_id(name), self._result(r)
+
+    def authorize_trainer(self, model: str | bytes, trainer: str) -> TxResult:
+        return self._result(self._transact("authorizeTrainer", _as_id(model, "model"), trainer))
+
+    def revoke_trainer(self, model: str | bytes, trainer: str) -> TxResult:
+        return self._result(self._transact("revokeTrainer", _as_id(model, "model"), trainer))
+
+    def register_datanet(self, name: str) -> tuple[bytes, TxResult]:
+        r = self._transact("registerDatanet", name)
+        return name_id(name), self._result(r)
+
+    def publish_datanet_version(
+        self,
+        datanet: str | bytes,
+        *,
+        content_root: bytes,
+        manifest_hash: bytes,
+        terms: dict[str, Any],
+        contributors: Sequence[tuple[str, int]] = (),
+    ) -> tuple[int, TxResult]:
+        """Publish the next version; returns (version number, tx)."""
+        datanet_id = _as_id(datanet, "datanet")
+        contribs = [(to_checksum_address(a), int(s)) for a, s in contributors]
+        r = self._transact(
+            "publishDatanetVersion",
+            datanet_id,
+            bytes32(content_root, "content_root"),
+            bytes32(manifest_hash, "manifest_hash"),
+            canonical_json(terms),
+            contribs,
+        )
+        ev = self.abi.events["DatanetVersionPublished"]
+        for log in r.logs:
+            if bytes(log["topics"][0]) == ev.topic0:
+                return int(ev.decode(log["topics"], log["data"])["version"]), self._result(r)
+        raise ChainError("publish transaction emitted no DatanetVersionPublished event")
+
+    def record_run(self, run: TrainingRun) -> RecordResult:
+        """Record one run. Idempotent: an already-recorded run returns its id and no transaction."""
+        rid = keccak(encode_run(run))
+        if self.record_block(rid):
+            return RecordResult(record_id=rid, tx=None, already_recorded=True)
+        r = self._transact("recordRun", run_tuple(run))
+        return RecordResult(record_id=rid, tx=self._result(r), already_recorded=False)
+
+    def record_runs(self, runs: Sequence[TrainingRun]) -> tuple[list[RecordResult], TxResult | None]:
+        """Record a batch in one transaction, skipping runs already recorded (idempotent)."""
+        ids = [keccak(encode_run(r)) for r in runs]
+        fresh = [(i, r) for i, r in zip(ids, runs, strict=True) if not self.record_block(i)]
+        seen: set[bytes] = set()
+        unique = [(i, r) for i, r in fresh if not (i in seen or seen.add(i))]
+        tx = self._result(self._transact("recordRuns", [run_tuple(r) for _, r in unique])) if unique else None
+        fresh_ids = {i for i, _ in unique}
+        results = [
+            RecordResult(record_id=i, tx=tx if i in fresh_ids else None, already_recorded=i not in fresh_ids)
+            for i in ids
+        ]
+        return results, tx
+
+    def anchor_runs(self, runs: Sequence[TrainingRun]) -> tuple[bytes, TxResult]:
+        """Anchor a batch under one Merkle root (one storage slot for the batch)."""
+        r = self._transact("anchorRuns", [run_tuple(x) for x in runs])
+        ev = self.abi.events["RunsAnchored"]
+        for log in r.logs:
+            if bytes(log["topics"][0]) == ev.topic0:
+                return bytes(ev.decode(log["topics"], log["data"])["root"]), self._result(r)
+        raise ChainError("anchor transaction emitted no RunsAnchored event")
+
+    # ----------------------------------------------------------------- reads
+
+    def logs(
+        self,
+        event: str,
+        *topics: bytes | None,
+        from_block: int | None = None,
+        to_block: int | None = None,
+        progress: Progress | None = None,
+    ) -> list[RawLog]:
+        """All logs of ``event`` matching the indexed ``topics`` (None = any), paged by block range."""
+        ev = self.abi.events[event]
+        start = self.from_block if from_block is None else from_block
+        end = self.w3.eth.block_number if to_block is None else to_block
+        topic_filter: list[Any] = [_hex(ev.topic0)] + [None if t is None else _hex(t) for t in topics]
+        while topic_filter and topic_filter[-1] is None:
+            topic_filter.pop()
+        out: list[RawLog] = []
+        total = max(end - start + 1, 1)
+        for lo, hi, raw in self._pages(topic_filter, start, end):
+            for log in raw:
+                args = ev.decode(list(log["topics"]), bytes(log["data"]))
+                out.append(
+                    RawLog(ev, args, int(log["blockNumber"]), _hex(log["transactionHash"]), int(log["logIndex"]))
+                )
+            if progress is not None:
+                progress(hi - start + 1, total)
+            del lo
+        return out
+
+    def _pages(self, topics: list[Any], start: int, end: int) -> Iterator[tuple[int, int, list[Any]]]:
+        size = self.page_size
+        lo = start
+        while lo <= end:
+            hi = min(lo + size - 1, end)
+            try:
+                raw = self.w3.eth.get_logs(
+                    {"address": self.address, "fromBlock": lo, "toBlock": hi, "topics": topics}  # type: ignore[typeddict-item]
+                )
+            except Exception as exc:
+                if hi > lo:  # provider refused the page (too many results / range too large): halve it
+                    size = max(1, (hi - lo + 1) // 2)
+                    continue
+                raise ChainError(f"eth_getLogs failed for block {lo}: {exc}") from None
+            yield lo, hi, list(raw)
+            lo = hi + 1
+
+    # -------------------------------------------------------- typed entries
+
+    def _recorded(self, raw: RawLog, *, verify: bool = True) -> RecordedRun:
+        a = raw.args
+        record = bytes(a["record"])
+        rid = bytes(a["recordId"])
+        if keccak(record) != rid:
+            raise VerificationError(f"record {_hex(rid)}: logged bytes do not hash to its id")
+        try:
+            run = decode_run(record)
+        except ValidationError as exc:
+            raise VerificationError(f"record {_hex(rid)}: {exc}") from None
+        if run.model_id != bytes(a["modelId"]) or model_version_key(run.model_id, run.model_version) != bytes(
+            a["modelVersionKey"]
+        ):
+            raise VerificationError(f"record {_hex(rid)}: event topics disagree with the record")
+        root: bytes | None = None
+        proof: tuple[bytes, ...] = ()
+        if verify:
+            block = self.record_block(rid)
+            if block == 0:
+                root, proof = self._anchor_proof(raw, rid)
+            elif block != raw.block_number:
+                raise VerificationError(f"record {_hex(rid)}: stored block {block} != logged block {raw.block_number}")
+        return RecordedRun(
+            record_id=rid,
+            run=run,
+            record=record,
+            recorder=to_checksum_address(a["recorder"]),
+            block_number=raw.block_number,
+            tx_hash=raw.tx_hash,
+            log_index=raw.log_index,
+            anchor_root=root,
+            anchor_proof=proof,
+        )
+
+    def _anchor_proof(self, raw: RawLog, rid: bytes) -> tuple[bytes, tuple[bytes, ...]]:
+        """Rebuild the anchored batch of ``raw``'s transaction and prove ``rid`` against its stored root."""
+        from .merkle import merkle_proof_of_id, merkle_root_of_ids, verify_proof_of_id
+
+        receipt = self.w3.eth.get_transaction_receipt(raw.tx_hash)  # type: ignore[arg-type]
+        rec_ev, anc_ev = self.abi.events["RunRecorded"], self.abi.events["RunsAnchored"]
+        batch: list[bytes] = []
+        for log in receipt["logs"]:
+            if to_checksum_address(log["address"]) != self.address:
+                continue
+            t0 = bytes(log["topics"][0])
+            if t0 == rec_ev.topic0:
+                batch.append(bytes(log["topics"][3]))
+            elif t0 == anc_ev.topic0 and int(log["logIndex"]) > raw.log_index:
+                count = int(anc_ev.decode(list(log["topics"]), bytes(log["data"]))["count"])
+                ids = batch[-count:]
+                root = merkle_root_of_ids(ids)
+                if root != bytes(log["topics"][1]):
+                    raise VerificationError(f"record {_hex(rid)}: batch does not rebuild its anchored root")
+                proof = tuple(merkle_proof_of_id(ids, ids.index(rid)))
+                if self.anchor_block(root) == 0 or not verify_proof_of_id(root, rid, proof):
+                    raise VerificationError(f"record {_hex(rid)}: not anchored on chain")
+                return root, proof
+            else:
+                continue
+        raise VerificationError(f"record {_hex(rid)}: logged but neither stored nor anchored on chain")
+
+    def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
+        """Every run that produced ``model@version`` (verified)."""
+        mid = _as_id(model, "model")
+        return self._unique(self.logs("RunRecorded", mid, model_version_key(mid, version)))
+
+    def runs_of_model(self, model: str | bytes) -> list[RecordedRun]:
+        return self._unique(self.logs("RunRecorded", _as_id(model, "model")))
+
+    def all_runs(self, progress: Progress | None = None) -> list[RecordedRun]:
+        return self._unique(self.logs("RunRecorded", progress=progress))
+
+    def _unique(self, raws: Iterable[RawLog]) -> list[RecordedRun]:
+        """First occurrence wins (an anchored run may be logged twice; it is the same record)."""
+        out: dict[bytes, RecordedRun] = {}
+        for raw in raws:
+            rid = bytes(raw.args["recordId"])
+            if rid not in out:
+                out[rid] = self._recorded(raw)
+        return list(out.values())
+
+    def get_run(self, record_id: bytes) -> RecordedRun:
+        """The verified record with this id (found via its stored block when recorded individually)."""
+        cached = self._runs.get(record_id)
+        if cached is not None:
+            return cached
+        block = self.record_block(record_id)
+        raws = (
+            self.logs("RunRecorded", None, None, record_id, from_block=block, to_block=block)
+            if block
+            else self.logs("RunRecorded", None, None, record_id)
+        )
+        if not raws:
+            raise NotFoundError(f"no record {_hex(record_id)} on this registry")
+        self._runs[record_id] = self._recorded(raws[0])
+        return self._runs[record_id]
+
+    def children_of(self, record_id: bytes) -> list[bytes]:
+        """Record ids of runs that fine-tuned the model produced by ``record_id``."""
+        return list(dict.fromkeys(bytes(r.args["recordId"]) for r in self.logs("ParentUsed", record_id)))
+
+    def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
+        """(record id, DataNet version) of every run that trained on ``datanet``."""
+        return list(dict.fromkeys((bytes(r.args["recordId"]), int(r.args["version"])) for r in self.datanet_uses(datanet)))
+
+    def lineage(self, model: str | bytes, version: str) -> Lineage:
+        """The verified lineage of ``model@version``."""
+        return build_lineage(self, _as_id(model, "model"), version)
+
+    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
+        """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
+        did = _as_id(datanet, "datanet")
+        if not self.logs("DatanetRegistered", did):
+            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} is not registered")
+        return models_trained_on(self, did, version)
+
+    def datanet_uses(self, datanet: str | bytes) -> list[RawLog]:
+        """DatanetUsed logs of a DataNet (every run that trained on any of its versions)."""
+        return self.logs("DatanetUsed", _as_id(datanet, "datanet"))
+
+    def model_info(self, model: str | bytes) -> ModelInfo:
+        mid = _as_id(model, "model")
+        raws = self.logs("ModelRegistered", mid)
+        if not raws:
+            raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
+        a = raws[0].args
+        return ModelInfo(model_id=mid, name=a["name"], owner=to_checksum_address(a["owner"]), block_number=raws[0].block_number)
+
+    def model_name(self, model_id: bytes) -> str:
+        if model_id not in self._names:
+            try:
+                self._names[model_id] = self.model_info(model_id).name
+            except NotFoundError:
+                self._names[model_id] = _hex(model_id)
+        return self._names[model_id]
+
+    def datanet_name(self, datanet_id: bytes) -> str:
+        if datanet_id not in self._names:
+            raws = self.logs("DatanetRegistered", datanet_id)
+            self._names[datanet_id] = raws[0].args["name"] if raws else _hex(datanet_id)
+        return self._names[datanet_id]
+
+    def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
+        """Every published version of a DataNet, from its logs."""
+        did = _as_id(datanet, "datanet")
+        name = self.datanet_name(did)
+        out = []
+        for raw in self.logs("DatanetVersionPublished", did):
+            a = raw.args
+            terms_bytes = bytes(a["terms"])
+            try:
+                terms = json.loads(terms_bytes)
+            except (ValueError, UnicodeDecodeError):
+                terms = None
+            out.append(
+                DatanetVersionInfo(
+                    datanet_id=did,
+                    name=name,
+                    version=int(a["version"]),
+                    content_root=bytes(a["contentRoot"]),
+                    manifest_hash=bytes(a["manifestHash"]),
+                    terms=terms if isinstance(terms, dict) else None,
+                    terms_bytes=terms_bytes,
+                    contributors=tuple((to_checksum_address(c[0]), int(c[1])) for c in a["contributors"]),
+                    block_number=raw.block_number,
+                )
+            )
+        return out
+
+    def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
+        did = _as_id(datanet, "datanet")
+        if (did, version) not in self._versions:
+            for v in self.datanet_versions(did):
+                self._versions[(did, v.version)] = v
+        if (did, version) in self._versions:
+            return self._versions[(did, version)]
+        raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(datanet)} has no version {version}")

@@ -1,0 +1,212 @@
+"""Lineage reconstruction: model version -> runs -> DataNet versions -> parent models, and back.
+
+Pure graph logic over a :class:`LedgerSource` (the RPC client, or a local index), which supplies
+verified entries. No web3 here.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .entries import DatanetVersionInfo, RecordedRun
+from .errors import NotFoundError
+from .records import DatanetUse
+
+
+class LedgerSource(Protocol):
+    """What lineage needs to read; every returned record must already be verified."""
+
+    def runs_of(self, model: bytes, version: str) -> list[RecordedRun]: ...
+    def get_run(self, record_id: bytes) -> RecordedRun: ...
+    def datanet_version(self, datanet: bytes, version: int) -> DatanetVersionInfo: ...
+    def model_name(self, model_id: bytes) -> str: ...
+    def datanet_use_records(self, datanet: bytes) -> list[tuple[bytes, int]]: ...
+    def children_of(self, record_id: bytes) -> list[bytes]: ...
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+@dataclass(frozen=True, kw_only=True)
+class UsedDatanet:
+    """A DataNet version as used by one run: the use (weight, partition) and the published version."""
+
+    use: DatanetUse
+    info: DatanetVersionInfo
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunNode:
+    """One training run in a lineage, with its DataNets and the runs of its parent models."""
+
+    recorded: RecordedRun
+    model_name: str
+    datanets: tuple[UsedDatanet, ...]
+    parents: tuple[RunNode, ...]
+
+    @property
+    def record_id(self) -> bytes:
+        return self.recorded.record_id
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name}@{self.recorded.run.model_version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        run = self.recorded.run
+        return {
+            "model": self.model_name,
+            "model_id": _hex(run.model_id),
+            "version": run.model_version,
+            "record_id": _hex(self.record_id),
+            "block": self.recorded.block_number,
+            "tx_hash": self.recorded.tx_hash,
+            "recorder": self.recorded.recorder,
+            "anchor_root": None if self.recorded.anchor_root is None else _hex(self.recorded.anchor_root),
+            "weights_digest": _hex(run.weights_digest),
+            "datanets": [
+                {
+                    "datanet": d.info.name,
+                    "datanet_id": _hex(d.info.datanet_id),
+                    "version": d.use.version,
+                    "weight_ppm": d.use.weight_ppm,
+                    "partition": {
+                        "split": d.use.partition.split,
+                        "selector": d.use.partition.selector,
+                        "fraction_ppm": d.use.partition.fraction_ppm,
+                        "seed": d.use.partition.seed,
+                    },
+                    "content_root": _hex(d.info.content_root),
+                    "manifest_hash": _hex(d.info.manifest_hash),
+                    "license": d.info.terms,
+                    "contributors": [{"account": a, "shares": s} for a, s in d.info.contributors],
+                }
+                for d in self.datanets
+            ],
+            "details": run.details(),
+            "parents": [_hex(p.record_id) for p in self.parents],
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lineage:
+    """Everything that went into ``model@version``: its runs and, transitively, their parents."""
+
+    model_name: str
+    model_version: str
+    runs: tuple[RunNode, ...]
+
+    def walk(self) -> Iterator[tuple[int, RunNode]]:
+        """Every run once, depth first from the target (depth 0), parents after children."""
+        seen: set[bytes] = set()
+        stack = [(0, r) for r in reversed(self.runs)]
+        while stack:
+            depth, node = stack.pop()
+            if node.record_id in seen:
+                continue
+            seen.add(node.record_id)
+            yield depth, node
+            stack.extend((depth + 1, p) for p in reversed(node.parents))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "version": self.model_version,
+            "targets": [_hex(r.record_id) for r in self.runs],
+            "runs": [dict(node.to_dict(), depth=depth) for depth, node in self.walk()],
+        }
+
+
+def build_lineage(source: LedgerSource, model_id: bytes, version: str) -> Lineage:
+    """Rebuild the lineage of ``model@version`` from verified entries."""
+    runs = source.runs_of(model_id, version)
+    name = source.model_name(model_id)
+    if not runs:
+        raise NotFoundError(f"no training run recorded for {name}@{version}")
+    memo: dict[bytes, RunNode] = {}
+    versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
+
+    def node(rec: RecordedRun) -> RunNode:
+        if rec.record_id in memo:
+            return memo[rec.record_id]
+        used = []
+        for use in rec.run.datanets:
+            key = (use.datanet_id, use.version)
+            if key not in versions:
+                versions[key] = source.datanet_version(use.datanet_id, use.version)
+            used.append(UsedDatanet(use=use, info=versions[key]))
+        parents = tuple(node(source.get_run(p)) for p in rec.run.parents)
+        built = RunNode(
+            recorded=rec, model_name=source.model_name(rec.run.model_id), datanets=tuple(used), parents=parents
+        )
+        memo[rec.record_id] = built
+        return built
+
+    return Lineage(model_name=name, model_version=version, runs=tuple(node(r) for r in runs))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Usage:
+    """A model version that used a DataNet, directly or through the models it was fine-tuned from."""
+
+    recorded: RecordedRun
+    model_name: str
+    datanet_version: int
+    """The DataNet version reached."""
+    weight_ppm: int
+    """The direct weight of the DataNet in the run that used it."""
+    depth: int
+    """0 = trained on it directly; n = through n fine-tunes."""
+    via: tuple[bytes, ...]
+    """Record ids from the run that used the DataNet directly down to this one."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name}@{self.recorded.run.model_version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "version": self.recorded.run.model_version,
+            "record_id": _hex(self.recorded.record_id),
+            "block": self.recorded.block_number,
+            "datanet_version": self.datanet_version,
+            "weight_ppm": self.weight_ppm,
+            "depth": self.depth,
+            "via": [_hex(v) for v in self.via],
+        }
+
+
+def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | None = None) -> list[Usage]:
+    """Every model version that used ``datanet_id`` (optionally one version), transitively."""
+    out: list[Usage] = []
+    seen: set[tuple[bytes, int]] = set()
+    queue: deque[tuple[bytes, int, int, int, tuple[bytes, ...]]] = deque()
+    for record_id, v in source.datanet_use_records(datanet_id):
+        if version is None or v == version:
+            rec = source.get_run(record_id)
+            weight = sum(u.weight_ppm for u in rec.run.datanets if u.datanet_id == datanet_id and u.version == v)
+            queue.append((record_id, v, weight, 0, (record_id,)))
+    while queue:
+        record_id, v, weight, depth, via = queue.popleft()
+        if (record_id, v) in seen:
+            continue
+        seen.add((record_id, v))
+        rec = source.get_run(record_id)
+        out.append(
+            Usage(
+                recorded=rec,
+                model_name=source.model_name(rec.run.model_id),
+                datanet_version=v,
+                weight_ppm=weight,
+                depth=depth,
+                via=via,
+            )
+        )
+        for child in source.children_of(record_id):
+            queue.append((child, v, weight, depth + 1, (*via, child)))
+    return out
