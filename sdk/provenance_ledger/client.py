@@ -398,7 +398,9 @@ class Registry:
 
     def lineage(self, model: str | bytes, version: str) -> Lineage:
         """The verified lineage of ``model@version``."""
-        return build_lineage(self, _as_id(model, "model"), version)
+        info = self.model_info(model)  # NotFoundError names an unregistered model
+        self._names[info.model_id] = info.name
+        return build_lineage(self, info.model_id, version)
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import rfc8785
+
 from .errors import ValidationError
 
 WEIGHT_TOTAL = 1_000_000
@@ -65,6 +67,12 @@ def check_json(value: Json, field_name: str) -> None:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise ValidationError(field_name, "must be a finite number")
+        if value.is_integer() and abs(value) > 2**53 - 1:
+            raise ValidationError(field_name, "whole numbers beyond 2**53-1 do not survive JSON; use a string")
+        try:
+            rfc8785.dumps(value)
+        except rfc8785.CanonicalizationError as exc:
+            raise ValidationError(field_name, f"has no canonical JSON form ({exc})") from None
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
@@ -90,13 +98,13 @@ class Partition:
     fraction_ppm: int = WEIGHT_TOTAL
     """Fraction of the selected items sampled, in parts per million (1,000,000 = all)."""
     seed: int = 0
-    """Seed of the deterministic sampling."""
+    """Seed of the deterministic sampling (0 .. 2**53-1: it must survive JSON)."""
 
     def __post_init__(self) -> None:
         _str(self.split, "split")
         _str(self.selector, "selector")
         _int(self.fraction_ppm, "fraction_ppm", 1, WEIGHT_TOTAL)
-        _int(self.seed, "seed", 0, MAX_UINT64)
+        _int(self.seed, "seed", 0, 2**53 - 1)
 
 
 @dataclass(frozen=True, kw_only=True)

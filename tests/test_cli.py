@@ -1,0 +1,151 @@
+"""The three workflows through the real `provenance` command on a persistent anvil node."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from provenance_ledger.chain import ANVIL_DEV_KEYS
+
+from .conftest import AnvilNode
+
+pytestmark = pytest.mark.anvil
+EXE = Path(sys.executable).parent / "provenance"
+
+
+class Cli:
+    def __init__(self, tmp: Path, url: str) -> None:
+        self.env = {
+            **os.environ,
+            "PROVENANCE_CONFIG": str(tmp / "config.json"),
+            "PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[0],
+            "PROVENANCE_RPC_URL": url,
+            "COLUMNS": "200",
+        }
+        self.tmp = tmp
+
+    def __call__(self, *args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run([str(EXE), *args], capture_output=True, text=True, env={**self.env, **env}, cwd=self.tmp, timeout=120)
+        if ok:
+            assert proc.returncode == 0, proc.stderr + proc.stdout
+        return proc
+
+    def json(self, *args: str) -> object:
+        return json.loads(self(*args, "--json").stdout)
+
+
+BASE = """
+model: base
+version: "1.0"
+weights_digest: "0x{w}"
+datanets:
+  - {{datanet: alpha, version: 1, weight_ppm: 600000, partition: {{split: train}}}}
+  - {{datanet: beta, version: 1, weight_ppm: 400000}}
+preprocessing:
+  - {{op: dedupe, params: {{method: exact}}}}
+started_at: 100
+ended_at: 200
+"""
+TUNED = """
+model: tuned
+version: "1.1"
+weights_digest: "0x{w}"
+parents: ["base@1.0"]
+datanets:
+  - {{datanet: beta, version: 1, weight_ppm: 1000000, partition: {{split: train, selector: "*.jsonl", fraction_ppm: 800000, seed: 7}}}}
+preprocessing:
+  - {{op: length_filter, params: {{min_chars: 200}}}}
+"""
+
+
+@pytest.fixture
+def node(tmp_path: Path):
+    n = AnvilNode(state=tmp_path / "anvil-state.json").start()
+    yield n
+    n.stop()
+
+
+def setup_project(cli: Cli) -> str:
+    address = cli.json("deploy")["address"]  # type: ignore[index]
+    for args in (["model", "register", "base"], ["model", "register", "tuned"], ["datanet", "register", "alpha"], ["datanet", "register", "beta"]):
+        out = cli(*args)
+        assert "tx 0x" in out.stdout and "gas" in out.stdout
+    cli("datanet", "publish", "alpha", "--root", "0x" + "aa" * 32, "--spdx", "MIT", "--contributor", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3")
+    cli("datanet", "publish", "beta", "--root", "0x" + "bb" * 32, "--spdx", "CC-BY-4.0")
+    (cli.tmp / "base.yaml").write_text(BASE.format(w="11" * 32))
+    (cli.tmp / "tuned.yaml").write_text(TUNED.format(w="22" * 32))
+    return str(address)
+
+
+def test_workflows_survive_a_node_restart(tmp_path: Path, node: AnvilNode) -> None:
+    cli = Cli(tmp_path, node.url)
+    setup_project(cli)
+    dry = cli.json("record", "base.yaml", "--dry-run")
+    first = cli.json("record", "base.yaml")
+    assert first["record_id"] == dry["record_id"] and not first["already_recorded"]  # type: ignore[index]
+    tuned = cli.json("record", "tuned.yaml")
+    again = cli.json("record", "tuned.yaml")
+    assert again == {"record_id": tuned["record_id"], "already_recorded": True, "tx": None}  # type: ignore[index]
+
+    before = cli.json("lineage", "tuned@1.1")
+    table = cli("lineage", "tuned@1.1").stdout
+    for needle in ("alpha@1", "beta@1", "60%", "fraction=80%", "seed=7", "min_chars=200", "base@1.0"):
+        assert needle in table, needle
+    assert "digraph" in cli("lineage", "tuned@1.1", "--dot").stdout
+    assert "fine-tuned from" in cli("lineage", "tuned@1.1", "--tree").stdout
+    used = cli.json("used-by", "alpha")
+    assert [(u["model"], u["depth"]) for u in used] == [("base", 0), ("tuned", 1)]  # type: ignore[index]
+
+    node.stop()
+    restarted = AnvilNode(state=node.state).start()
+    try:
+        cli2 = Cli(tmp_path, restarted.url)
+        assert cli2.json("lineage", "tuned@1.1") == before
+        verified = cli2.json("verify")
+        assert verified["checked"] == 2 and verified["failed"] == 0  # type: ignore[index]
+    finally:
+        restarted.stop()
+
+
+def test_verify_detects_an_altered_off_chain_copy(tmp_path: Path, node: AnvilNode) -> None:
+    cli = Cli(tmp_path, node.url)
+    setup_project(cli)
+    rid = cli.json("record", "base.yaml")["record_id"]  # type: ignore[index]
+    exported = cli.json("show", rid)
+    (tmp_path / "good.json").write_text(json.dumps(exported))
+    assert cli("verify", "--against", "good.json").returncode == 0
+    exported["details"]["preprocessing"][0]["params"]["method"] = "none"  # type: ignore[index]
+    (tmp_path / "bad.json").write_text(json.dumps(exported))
+    bad = cli("verify", "--against", "bad.json", ok=False)
+    assert bad.returncode == 1 and "altered" in bad.stdout
+
+
+def test_each_user_error_is_one_line_with_exit_code(tmp_path: Path, node: AnvilNode) -> None:
+    cli = Cli(tmp_path, node.url)
+    address = setup_project(cli)
+    (tmp_path / "bad.yaml").write_text(BASE.format(w="11" * 32).replace("600000", "600001"))
+    (tmp_path / "broken.json").write_text("{not json")
+    cases = [
+        (["lineage", "nobody@1.0"], {}, "model nobody is not registered"),
+        (["lineage", "base@7.0"], {}, "no training run recorded for base@7.0"),
+        (["used-by", "nothing"], {}, "DataNet nothing is not registered"),
+        (["record", "bad.yaml"], {}, "bad.yaml: datanets: weights must sum to 1,000,000"),
+        (["record", "broken.json"], {}, "broken.json: is not valid JSON"),
+        (["record", "base.yaml"], {"PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[3]}, "NotAuthorizedTrainer"),
+        (["record", "base.yaml"], {"PROVENANCE_PRIVATE_KEY": "0x1234"}, "key: not a valid private key"),
+        (["lineage", "base@1.0"], {"PROVENANCE_RPC_URL": "http://127.0.0.1:1"}, "no chain answers at http://127.0.0.1:1"),
+        (["lineage", "base@1.0", "--registry", "0x" + "12" * 20], {}, "no contract at"),
+        (["lineage", "base"], {}, "expected NAME@VERSION"),
+    ]
+    for args, env, message in cases:
+        proc = cli(*args, ok=False, **env)
+        assert proc.returncode == 1, (args, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, proc.stderr)
+        assert "Traceback" not in proc.stderr
+    del address
