@@ -21,7 +21,7 @@ from rich.console import Console
 
 from .errors import NotFoundError, ProvenanceError, ValidationError, VerificationError
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def _hex(b: bytes) -> str:

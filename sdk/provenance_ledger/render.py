@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -54,16 +55,16 @@ def lineage_table(lin: Lineage) -> Table:
         run = node.recorded.run
         who = (
             f"{'  ' * depth}{'↳ parent ' if depth else ''}[bold]{node.label}[/bold]\n"
-            f"record {hx(node.record_id)}\nblock {node.recorded.block_number}"
+            f"record {hx(node.record_id, True)}\nblock {node.recorded.block_number}"
             + (f"\nanchored under {hx(node.recorded.anchor_root, True)}" if node.recorded.anchor_root else "")
         )
-        steps = "\n".join(step_text(s) for s in run.preprocessing) or "none"
+        steps = escape("\n".join(step_text(s) for s in run.preprocessing) or "none")
         for i, d in enumerate(node.datanets):
             t.add_row(
                 who if i == 0 else "",
                 f"{d.info.label}\nroot {hx(d.info.content_root, True)}",
                 pct(d.use.weight_ppm),
-                partition_text(d.use.partition),
+                escape(partition_text(d.use.partition)),
                 steps if i == 0 else "",
                 license_text(d.info.terms),
             )
@@ -86,16 +87,18 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
         branch.add(f"ran {run.started_at} → {run.ended_at}")
     pre = branch.add("preprocessing")
     for s in run.preprocessing:
-        pre.add(step_text(s))
+        pre.add(escape(step_text(s)))
     if not run.preprocessing:
         pre.add("none")
     if run.hyperparameters:
-        branch.add("hyperparameters " + json.dumps(run.hyperparameters, sort_keys=True))
+        branch.add(escape("hyperparameters " + json.dumps(run.hyperparameters, sort_keys=True)))
     data = branch.add("DataNets")
     for d in node.datanets:
         data.add(
-            f"{d.info.label}  weight {pct(d.use.weight_ppm)}  partition [{partition_text(d.use.partition)}]  "
-            f"license {license_text(d.info.terms)}  root {hx(d.info.content_root, True)}"
+            escape(
+                f"{d.info.label}  weight {pct(d.use.weight_ppm)}  partition ({partition_text(d.use.partition)})  "
+                f"license {license_text(d.info.terms)}  root {hx(d.info.content_root)}"
+            )
         )
     for p in node.parents:
         _node_tree(p, branch.add("fine-tuned from"), seen)
@@ -131,5 +134,5 @@ def usage_table(datanet: str, usages: Sequence[Usage]) -> Table:
         t.add_column(col, overflow="fold")
     for u in usages:
         how = "trained on it" if u.depth == 0 else f"via {u.depth} fine-tune{'s' if u.depth > 1 else ''}"
-        t.add_row(u.label, f"v{u.datanet_version}", pct(u.weight_ppm), how, hx(u.recorded.record_id), str(u.recorded.block_number))
+        t.add_row(u.label, f"v{u.datanet_version}", pct(u.weight_ppm), how, hx(u.recorded.record_id, True), str(u.recorded.block_number))
     return t
