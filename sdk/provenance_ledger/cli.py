@@ -551,6 +551,83 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
         sys.exit(1)
 
 
+@cli.command(
+    "license-check",
+    epilog="Examples:\n\n    provenance license-check acme-support@1.1 --use commercial --domain medical\n\n"
+    "Exit code: 0 allowed, 3 needs-review, 4 blocked.",
+)
+@chain_options
+@click.argument("ref", metavar="MODEL@VERSION")
+@click.option("--use", "use", type=click.Choice(["commercial", "non-commercial", "academic"]), required=True)
+@click.option("--domain", help="Application domain, e.g. medical.")
+@click.option("--at", "at_time", type=click.IntRange(0), help="Unix time to judge expiry at (default: now).")
+def license_check(env: Env, as_json: bool, ref: str, use: str, domain: str | None, at_time: int | None) -> None:
+    """Is USE of MODEL@VERSION allowed by the licences of every DataNet in its transitive lineage?
+    The most restrictive terms win; unknown terms need review."""
+    import time
+
+    from rich.table import Table
+
+    from .licensing import check_use
+
+    name, version = split_ref(ref, "MODEL@VERSION")
+    lin = env.registry().lineage(name, version)
+    verdict = check_use(lin, use=use, domain=domain, at_time=int(time.time()) if at_time is None else at_time)
+
+    def human() -> None:
+        t = Table(title=f"{use} use of {ref}" + (f" in {domain}" if domain else ""))
+        for col in ("DataNet version", "reached via", "licence", "decision", "clause"):
+            t.add_column(col, overflow="fold")
+        for f in verdict.findings:
+            t.add_row(f.label, " → ".join(f.reached_via), str(f.spdx), f.decision, f.clause)
+        console.print(t)
+        for n in verdict.notice_texts:
+            console.print(f"attribution owed: {n}")
+        if verdict.share_alike_required:
+            console.print(f"share-alike applies: {', '.join(verdict.share_alike_licences)}")
+        console.print(f"[bold]verdict: {verdict.decision}[/bold]")
+
+    emit(verdict.to_dict(), as_json, human)
+    sys.exit({"allowed": 0, "needs-review": 3, "blocked": 4}[verdict.decision])
+
+
+@cli.command("attribution", epilog="Examples:\n\n    provenance attribution acme-support@1.1\n\n    provenance attribution acme-support@1.1 --amount 1000003")
+@chain_options
+@click.argument("ref", metavar="MODEL@VERSION")
+@click.option("--amount", type=click.IntRange(0), help="Split this many smallest units exactly among contributors.")
+@click.option("--parent-share", default=500_000, show_default=True, type=click.IntRange(0, 1_000_000), help="Parts per million of a fine-tune's credit passed to its parent models.")
+def attribution_cmd(env: Env, as_json: bool, ref: str, amount: int | None, parent_share: int) -> None:
+    """Shares of MODEL@VERSION per DataNet version and per contributor (exact), and a reward split."""
+    from rich.table import Table
+
+    from .attribution import attribution, split
+
+    name, version = split_ref(ref, "MODEL@VERSION")
+    att = attribution(env.registry().lineage(name, version), parent_share_ppm=parent_share)
+    payout = split(att, amount) if amount is not None else None
+    data = att.to_dict() | ({"split": [{"recipient": r, "amount": a} for r, a in payout]} if payout is not None else {})
+
+    def human() -> None:
+        t = Table(title=f"Attribution of {ref}")
+        t.add_column("DataNet version")
+        t.add_column("share", justify="right")
+        for d in att.datanets:
+            t.add_row(d.label, f"{d.ppm / 10_000:.4f}%")
+        console.print(t)
+        c = Table(title="Contributors")
+        c.add_column("recipient")
+        c.add_column("share", justify="right")
+        if payout is not None:
+            c.add_column(f"of {amount:,}", justify="right")
+        paid = dict(payout or [])
+        for x in att.contributors:
+            c.add_row(x.recipient, f"{x.ppm / 10_000:.4f}%", *([f"{paid.get(x.recipient, 0):,}"] if payout is not None else []))
+        console.print(c)
+
+    emit(data, as_json, human)
+
+
+
 def reg_model_id(name: str) -> bytes:
     from .client import _as_id
 

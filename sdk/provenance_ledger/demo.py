@@ -18,7 +18,9 @@ from rich.panel import Panel
 from . import render
 from .canonical import encode_run, name_id
 from .chain import EMBEDDED, connect, dev_keys
+from .attribution import attribution, split
 from .client import Registry
+from .licensing import check_use
 from .fingerprint import fingerprint
 from .records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
@@ -156,6 +158,25 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     usages = auditor.models_trained_on("openwiki-en")
     say(render.usage_table("openwiki-en", usages))
 
+    say(Panel.fit("Q3: may acme-support@1.1 be used commercially in the medical domain?  (most restrictive terms win)"))
+    verdict = check_use(lineage, use="commercial", domain="medical", at_time=_T0 + 200_000)
+    for f in verdict.findings:
+        say(f"  {f.label:<20} via {' → '.join(f.reached_via):<34} {f.decision:<13} {f.clause}")
+    for notice in verdict.notice_texts:
+        say(f"  attribution owed: {notice}")
+    if verdict.share_alike_required:
+        say(f"  share-alike applies: {', '.join(verdict.share_alike_licences)}")
+    say(f"  [bold]verdict: {verdict.decision}[/bold]")
+
+    say(Panel.fit("Q4: who gets what of a 1,000,003-unit reward for acme-support@1.1?  (exact integers)"))
+    att = attribution(lineage)
+    for d in att.datanets:
+        say(f"  {d.label:<20} {d.ppm / 10_000:>8.4f}%")
+    payout = split(att, 1_000_003)
+    for recipient, amount in payout:
+        say(f"  {recipient}  {amount:>9,}")
+    say(f"  total {sum(a for _, a in payout):,}")
+
     if tmp is not None:
         tmp.cleanup()
     return {
@@ -166,4 +187,6 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
         "lineage": lineage,
         "usages": usages,
         "published": published,
+        "verdict": verdict,
+        "payout": payout,
     }
