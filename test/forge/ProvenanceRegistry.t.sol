@@ -744,11 +744,9 @@ contract ProvenanceRegistryTest is RegistryFixture {
 
     // ======================================================== re-recording
 
-    function testFuzz_recordRun_revertsWhenAlreadyRecorded(
-        string calldata modelVersion,
-        bytes32 digest,
-        uint256 rollBy
-    ) public {
+    function testFuzz_recordRun_revertsWhenAlreadyRecorded(string calldata modelVersion, bytes32 digest, uint256 rollBy)
+        public
+    {
         vm.assume(bytes(modelVersion).length > 0);
         _assertReRecordRejected(
             _run(modelId, modelVersion, digest, _none(), _uses(_use(0, 1, W))), bound(rollBy, 0, 1e9)
@@ -1199,10 +1197,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         assertEq(id, 0xe35ccb15a4655c1fc11251f972e3b87eaa7b9a283c14fbbe813d15fedcf78827, "eth_abi vector");
     }
 
-    function testFuzz_computeRecordId_isKeccakOfAbiEncoding(IProvenanceRegistry.TrainingRun calldata run)
-        public
-        view
-    {
+    function testFuzz_computeRecordId_isKeccakOfAbiEncoding(IProvenanceRegistry.TrainingRun calldata run) public view {
         assertEq(reg.computeRecordId(run), keccak256(abi.encode(run)), "keccak256(abi.encode(run))");
     }
 

@@ -204,7 +204,9 @@ contract RegistryHandler is TestBase {
     // --------------------------------------------------------------- helpers
 
     function _registerDatanet() internal {
-        bytes32 id = reg.registerDatanet(string.concat("inv-datanet-", string(abi.encodePacked(bytes1(uint8(65 + datanets.length))))));
+        bytes32 id = reg.registerDatanet(
+            string.concat("inv-datanet-", string(abi.encodePacked(bytes1(uint8(65 + datanets.length)))))
+        );
         datanets.push(id);
     }
 
@@ -255,10 +257,11 @@ contract RegistryHandler is TestBase {
             bytes32 id = datanets[uint256(keccak256(abi.encode(seed, "dn", i))) % datanets.length];
             if (ghostVersionCount[id] == 0) id = datanets[0]; // registered, nothing published yet
             uint64 v = uint64(bound(uint256(keccak256(abi.encode(seed, "v", i))), 1, ghostVersionCount[id]));
-            // forge-lint: disable-next-line(unsafe-typecast)
-            uint32 w = i + 1 == nUses ? uint32(left) : uint32(bound(uint256(keccak256(abi.encode(seed, "w", i))), 0, left));
+            // `left` <= W, so the casts cannot truncate.
+            uint256 w = i + 1 == nUses ? left : bound(uint256(keccak256(abi.encode(seed, "w", i))), 0, left);
             left -= w;
-            uses[i] = IProvenanceRegistry.DatanetUse({datanetId: id, version: v, weightPpm: w});
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uses[i] = IProvenanceRegistry.DatanetUse({datanetId: id, version: v, weightPpm: uint32(w)});
         }
         run = IProvenanceRegistry.TrainingRun({
             modelId: models[(seed >> 4) % 2],
@@ -276,7 +279,11 @@ contract RegistryHandler is TestBase {
         parents[0] = recordedIds[uint256(keccak256(abi.encode(seed, "p"))) % recordedIds.length];
     }
 
-    function _randomChain(uint256 seed, uint256 n) internal view returns (IProvenanceRegistry.TrainingRun[] memory runs) {
+    function _randomChain(uint256 seed, uint256 n)
+        internal
+        view
+        returns (IProvenanceRegistry.TrainingRun[] memory runs)
+    {
         runs = new IProvenanceRegistry.TrainingRun[](n);
         bytes32[] memory parents = _randomParents(seed);
         for (uint256 i; i < n; ++i) {

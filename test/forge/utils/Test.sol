@@ -33,10 +33,6 @@ abstract contract Test is TestBase {
         vm.assertFalse(condition, err);
     }
 
-    function assertEq(bool left, bool right, string memory err) internal pure {
-        vm.assertEq(left, right, err);
-    }
-
     function assertEq(uint256 left, uint256 right, string memory err) internal pure {
         vm.assertEq(left, right, err);
     }
