@@ -201,6 +201,12 @@ contract ProvenanceRegistry is IProvenanceRegistry {
     /// @dev Checks `run`, derives its id and topics from it, marks it, and emits its events.
     ///      `anchored` runs are marked in transient storage only (the batch root is stored instead).
     function _record(TrainingRun calldata run, bool anchored) private returns (bytes32 recordId) {
+        // Memory used here is scratch: release it on return so that a batch does not pay the
+        // quadratic memory-expansion cost of every earlier record's encoding.
+        uint256 freeMemory;
+        assembly ("memory-safe") {
+            freeMemory := mload(0x40)
+        }
         bytes32 modelId = run.modelId;
         if (!canRecord(modelId, msg.sender)) {
             if (_modelOwner[modelId] == address(0)) revert UnknownModel(modelId);
@@ -215,7 +221,7 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         uint256 nParents = run.parents.length;
         for (uint256 i; i < nParents; ++i) {
             bytes32 parent = run.parents[i];
-            if (_recordBlock[parent] == 0 && !_tload(parent)) revert UnknownParent(parent);
+            if (!_tload(parent) && _recordBlock[parent] == 0) revert UnknownParent(parent);
             emit ParentUsed(parent, recordId, modelId);
         }
 
@@ -239,6 +245,9 @@ contract ProvenanceRegistry is IProvenanceRegistry {
             _recordBlock[recordId] = block.number;
         }
         emit RunRecorded(modelId, versionKey, recordId, msg.sender, encoded);
+        assembly ("memory-safe") {
+            mstore(0x40, freeMemory)
+        }
     }
 
     function _leaf(bytes32 recordId) private pure returns (bytes32) {

@@ -133,7 +133,7 @@ def write_section(path: Path, title: str, body: str) -> None:
 
 
 NOTE = """Against the targets: a single record is at 1.30x its floor (target <= 1.3x: met, at the limit);
-a batch of 100 is at ~1.31x (target <= 1.2x: missed by ~0.11x, about 5,000 gas per record). Where the
+a batch of 100 is at ~1.30x (target <= 1.2x: missed by ~0.10x, about 4,500 gas per record). Where the
 gas above the floor goes, per record:
 - two `DatanetUsed` events (375 + 4 x 375 + 8 x 64 = 2,387 gas each): they make "which models used
   DataNet D" a single log filter, an index the floor does not count;
