@@ -90,6 +90,8 @@ class Registry:
         self.from_block = from_block
         self._names: dict[bytes, str] = {}
         self._runs: dict[bytes, RecordedRun] = {}
+        self._receipts: dict[str, Any] = {}
+        self._roots_ok: set[bytes] = set()
         self._versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
 
     # ------------------------------------------------------------- lifecycle
@@ -247,7 +249,7 @@ class Registry:
     def logs(
         self,
         event: str,
-        *topics: bytes | None,
+        *topics: bytes | Sequence[bytes] | None,
         from_block: int | None = None,
         to_block: int | None = None,
         progress: Progress | None = None,
@@ -256,7 +258,9 @@ class Registry:
         ev = self.abi.events[event]
         start = self.from_block if from_block is None else from_block
         end = self.w3.eth.block_number if to_block is None else to_block
-        topic_filter: list[Any] = [_hex(ev.topic0)] + [None if t is None else _hex(t) for t in topics]
+        topic_filter: list[Any] = [_hex(ev.topic0)] + [
+            None if t is None else _hex(t) if isinstance(t, bytes) else [_hex(x) for x in t] for t in topics
+        ]
         while topic_filter and topic_filter[-1] is None:
             topic_filter.pop()
         out: list[RawLog] = []
@@ -329,7 +333,9 @@ class Registry:
         """Rebuild the anchored batch of ``raw``'s transaction and prove ``rid`` against its stored root."""
         from .merkle import merkle_proof_of_id, merkle_root_of_ids, verify_proof_of_id
 
-        receipt = self.w3.eth.get_transaction_receipt(raw.tx_hash)  # type: ignore[arg-type]
+        receipt = self._receipts.get(raw.tx_hash)
+        if receipt is None:
+            receipt = self._receipts[raw.tx_hash] = self.w3.eth.get_transaction_receipt(raw.tx_hash)  # type: ignore[arg-type]
         rec_ev, anc_ev = self.abi.events["RunRecorded"], self.abi.events["RunsAnchored"]
         batch: list[bytes] = []
         for log in receipt["logs"]:
@@ -345,7 +351,9 @@ class Registry:
                 if root != bytes(log["topics"][1]):
                     raise VerificationError(f"record {_hex(rid)}: batch does not rebuild its anchored root")
                 proof = tuple(merkle_proof_of_id(ids, ids.index(rid)))
-                if self.anchor_block(root) == 0 or not verify_proof_of_id(root, rid, proof):
+                if root not in self._roots_ok and self.anchor_block(root) != 0:
+                    self._roots_ok.add(root)
+                if root not in self._roots_ok or not verify_proof_of_id(root, rid, proof):
                     raise VerificationError(f"record {_hex(rid)}: not anchored on chain")
                 return root, proof
             else:
@@ -387,6 +395,31 @@ class Registry:
             raise NotFoundError(f"no record {_hex(record_id)} on this registry")
         self._runs[record_id] = self._recorded(raws[0])
         return self._runs[record_id]
+
+    def get_runs(self, record_ids: Sequence[bytes], *, chunk: int = 500) -> dict[bytes, RecordedRun]:
+        """Many verified records at once: one eth_getLogs per ``chunk`` ids (topic OR-filter)."""
+        missing = [r for r in dict.fromkeys(record_ids) if r not in self._runs]
+        for i in range(0, len(missing), chunk):
+            for raw in self.logs("RunRecorded", None, None, missing[i : i + chunk]):
+                rid = bytes(raw.args["recordId"])
+                if rid not in self._runs:
+                    self._runs[rid] = self._recorded(raw)
+        absent = [r for r in record_ids if r not in self._runs]
+        if absent:
+            raise NotFoundError(f"no record {_hex(absent[0])} on this registry")
+        return {r: self._runs[r] for r in record_ids}
+
+    def children_of_many(self, record_ids: Sequence[bytes], *, chunk: int = 500) -> dict[bytes, list[bytes]]:
+        """Children (fine-tunes) of many records at once."""
+        out: dict[bytes, list[bytes]] = {r: [] for r in record_ids}
+        ids = list(out)
+        for i in range(0, len(ids), chunk):
+            for raw in self.logs("ParentUsed", ids[i : i + chunk]):
+                kids = out[bytes(raw.args["parentRecordId"])]
+                child = bytes(raw.args["recordId"])
+                if child not in kids:
+                    kids.append(child)
+        return out
 
     def children_of(self, record_id: bytes) -> list[bytes]:
         """Record ids of runs that fine-tuned the model produced by ``record_id``."""

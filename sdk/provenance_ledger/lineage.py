@@ -6,7 +6,6 @@ verified entries. No web3 here.
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -182,31 +181,36 @@ class Usage:
 
 
 def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | None = None) -> list[Usage]:
-    """Every model version that used ``datanet_id`` (optionally one version), transitively."""
+    """Every model version that used ``datanet_id`` (optionally one version), transitively.
+
+    Breadth first, one level at a time; sources with bulk reads (``get_runs``, ``children_of_many``)
+    answer each level in a few queries instead of one per record.
+    """
+    get_runs = getattr(source, "get_runs", None) or (lambda ids: {i: source.get_run(i) for i in ids})
+    children_many = getattr(source, "children_of_many", None) or (lambda ids: {i: source.children_of(i) for i in ids})
     out: list[Usage] = []
     seen: set[tuple[bytes, int]] = set()
-    queue: deque[tuple[bytes, int, int, int, tuple[bytes, ...]]] = deque()
-    for record_id, v in source.datanet_use_records(datanet_id):
-        if version is None or v == version:
-            rec = source.get_run(record_id)
-            weight = sum(u.weight_ppm for u in rec.run.datanets if u.datanet_id == datanet_id and u.version == v)
-            queue.append((record_id, v, weight, 0, (record_id,)))
-    while queue:
-        record_id, v, weight, depth, via = queue.popleft()
-        if (record_id, v) in seen:
-            continue
-        seen.add((record_id, v))
-        rec = source.get_run(record_id)
-        out.append(
-            Usage(
-                recorded=rec,
-                model_name=source.model_name(rec.run.model_id),
-                datanet_version=v,
-                weight_ppm=weight,
-                depth=depth,
-                via=via,
+    level: list[tuple[bytes, int, int, tuple[bytes, ...]]] = []  # (record, datanet version, weight, via)
+    direct = [(rid, v) for rid, v in source.datanet_use_records(datanet_id) if version is None or v == version]
+    runs = get_runs([rid for rid, _ in direct])
+    for rid, v in direct:
+        weight = sum(u.weight_ppm for u in runs[rid].run.datanets if u.datanet_id == datanet_id and u.version == v)
+        level.append((rid, v, weight, (rid,)))
+    depth = 0
+    while level:
+        fresh: list[tuple[bytes, int, int, tuple[bytes, ...]]] = []
+        for item in level:
+            if (item[0], item[1]) not in seen:
+                seen.add((item[0], item[1]))
+                fresh.append(item)
+        runs = get_runs([rid for rid, *_ in fresh])
+        for rid, v, weight, via in fresh:
+            rec = runs[rid]
+            out.append(
+                Usage(recorded=rec, model_name=source.model_name(rec.run.model_id), datanet_version=v,
+                      weight_ppm=weight, depth=depth, via=via)
             )
-        )
-        for child in source.children_of(record_id):
-            queue.append((child, v, weight, depth + 1, (*via, child)))
+        kids = children_many([rid for rid, *_ in fresh])
+        level = [(child, v, weight, (*via, child)) for rid, v, weight, via in fresh for child in kids[rid]]
+        depth += 1
     return out
