@@ -220,6 +220,9 @@ def test_manifest_json_round_trips_byte_identically(tree: Path) -> None:
         check_manifest(m, content_root=m.root, manifest_hash=keccak(b"other"))
     with pytest.raises(VerificationError, match="content root"):
         check_manifest(m, content_root=keccak(b"other"))
+    check_manifest(m, content_root="0x" + m.root.hex(), manifest_hash="0x" + m.manifest_hash.hex())
+    with pytest.raises(ValidationError, match="content_root"):
+        check_manifest(m, content_root=b"short")
 
 
 def test_manifest_parsing_rejects_bad_or_lying_manifests(tree: Path) -> None:
@@ -345,21 +348,52 @@ def test_bad_inputs_name_the_path(tmp_path: Path) -> None:
         fingerprint(fifo)
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_unreadable_file_is_an_error_naming_it(tree: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+@pytest.mark.parametrize(("workers", "size"), [(1, 100), (2, 100), (2, 3 << 20)])
+def test_unreadable_file_is_an_error_naming_it(tree: Path, monkeypatch: pytest.MonkeyPatch, workers: int, size: int) -> None:
     import builtins
 
     import provenance_ledger.fingerprint as fp
 
-    def deny(file, *a, **k):  # root reads everything, so simulate EACCES on one file
-        if str(file).endswith("c.bin"):
+    (tree / "b" / "c.bin").write_bytes(b"x" * size)  # small files and chunked large files take different paths
+    real_os_open = os.open
+
+    def denied(file: object) -> bool:
+        return str(file).endswith("c.bin")
+
+    def deny_open(file, *a, **k):  # root reads everything, so simulate EACCES on one file
+        if denied(file):
             raise PermissionError(13, "Permission denied", str(file))
         return builtins.open(file, *a, **k)
 
-    monkeypatch.setattr(fp, "open", deny, raising=False)
+    def deny_os_open(file, *a, **k):
+        if denied(file):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_os_open(file, *a, **k)
+
+    monkeypatch.setattr(fp, "open", deny_open, raising=False)
+    monkeypatch.setattr(fp.os, "open", deny_os_open)
     with pytest.raises(ValidationError, match="cannot be read: Permission denied") as exc:
         fingerprint(tree, workers=workers)
     assert exc.value.field == str(tree / "b" / "c.bin")
+
+
+def test_large_files_are_hashed_in_chunks(tmp_path: Path) -> None:
+    from provenance_ledger.fingerprint import CHUNK_SIZE
+
+    data = os.urandom(CHUNK_SIZE * 2 + 123)
+    for name, blob in {"exact": data[:CHUNK_SIZE], "below": data[: CHUNK_SIZE - 1], "big": data}.items():
+        (tmp_path / name).write_bytes(blob)
+    m = fingerprint(tmp_path)
+    for name, n in {"exact": CHUNK_SIZE, "below": CHUNK_SIZE - 1, "big": len(data)}.items():
+        assert m.entry(name).size == n and m.entry(name).sha256 == hashlib.sha256(data[:n]).digest()
+
+
+def test_a_file_that_changes_while_read_is_an_error(tree: Path) -> None:
+    import provenance_ledger.fingerprint as fp
+
+    for stale_size in (5, 7, 3 << 20):  # the stat said otherwise: shrunk, grew, or chunked path
+        with pytest.raises(ValidationError, match="changed while being fingerprinted"):
+            fp._hash_file("a.txt", str(tree / "a.txt"), stale_size, None)
 
 
 def test_non_utf8_names_are_rejected(tmp_path: Path) -> None:

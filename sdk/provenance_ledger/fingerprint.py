@@ -60,6 +60,7 @@ import rfc8785
 from eth_utils import keccak
 
 from .errors import NotFoundError, ValidationError, VerificationError
+from .records import bytes32
 
 MANIFEST_VERSION = 1
 """Version of the leaf/node/manifest definitions above."""
@@ -332,16 +333,20 @@ def file_proof(manifest: Manifest, path: str) -> FileProof:
     return FileProof(index=index, count=len(manifest.files), siblings=tuple(siblings))
 
 
-def check_manifest(manifest: Manifest, *, content_root: bytes, manifest_hash: bytes | None = None) -> None:
-    """Raise VerificationError unless ``manifest`` has the published content root (and manifest hash)."""
-    if manifest.root != bytes(content_root):
-        raise VerificationError(
-            f"manifest root 0x{manifest.root.hex()} != published content root 0x{bytes(content_root).hex()}"
-        )
-    if manifest_hash is not None and manifest.manifest_hash != bytes(manifest_hash):
-        raise VerificationError(
-            f"manifest hash 0x{manifest.manifest_hash.hex()} != published manifest hash 0x{bytes(manifest_hash).hex()}"
-        )
+def check_manifest(manifest: Manifest, *, content_root: bytes | str, manifest_hash: bytes | str | None = None) -> None:
+    """Raise VerificationError unless ``manifest`` has the published content root (and manifest hash).
+
+    The published values are 32 raw bytes or ``0x`` hex, as read from a DataNet version.
+    """
+    root = bytes32(content_root, "content_root")
+    if manifest.root != root:
+        raise VerificationError(f"manifest root 0x{manifest.root.hex()} != published content root 0x{root.hex()}")
+    if manifest_hash is not None:
+        published = bytes32(manifest_hash, "manifest_hash")
+        if manifest.manifest_hash != published:
+            raise VerificationError(
+                f"manifest hash 0x{manifest.manifest_hash.hex()} != published manifest hash 0x{published.hex()}"
+            )
 
 
 # ------------------------------------------------------------------ diff
@@ -519,19 +524,41 @@ class _Counter:
 _buffers = threading.local()
 
 
+def _read_small(location: str, expected_size: int) -> bytes:
+    """A file expected to be under one chunk, in one ``read`` (asking one byte more detects growth)."""
+    fd = os.open(location, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        data = os.read(fd, expected_size + 1)
+        if len(data) < expected_size:  # a short read is EOF for regular files; confirm and collect the rest
+            parts = [data]
+            while chunk := os.read(fd, CHUNK_SIZE):
+                parts.append(chunk)
+            data = b"".join(parts)
+        return data
+    finally:
+        os.close(fd)
+
+
 def _hash_file(path: str, location: str, expected_size: int, counter: _Counter | None) -> FileEntry:
-    buf = getattr(_buffers, "buf", None)
-    if buf is None:
-        buf = _buffers.buf = memoryview(bytearray(CHUNK_SIZE))
     h = hashlib.sha256()
     size = 0
     try:
-        with open(location, "rb", buffering=0) as f:
-            while n := f.readinto(buf):  # type: ignore[attr-defined]
-                h.update(buf[:n])
-                size += n
-                if counter is not None:
-                    counter.add(n)
+        if expected_size < CHUNK_SIZE:
+            data = _read_small(location, expected_size)
+            h.update(data)
+            size = len(data)
+            if counter is not None:
+                counter.add(size)
+        else:
+            buf = getattr(_buffers, "buf", None)
+            if buf is None:
+                buf = _buffers.buf = memoryview(bytearray(CHUNK_SIZE))
+            with open(location, "rb", buffering=0) as f:
+                while n := f.readinto(buf):  # type: ignore[attr-defined]
+                    h.update(buf[:n])
+                    size += n
+                    if counter is not None:
+                        counter.add(n)
     except OSError as exc:
         raise _bad(location, f"cannot be read: {exc.strerror or exc}") from None
     if size != expected_size:

@@ -1,0 +1,91 @@
+"""`provenance audit`: write the audit report of a model version (audit.json + audit.html).
+
+Registered on the ``provenance`` group by the last lines of :mod:`provenance_ledger.cli`, which
+import :data:`audit` from here. The command needs ``chain_options`` from that module, so it is built
+on first use: importing this module on its own (before the CLI) works too, because the CLI's
+``from .cli_audit import audit``, made while this module is still importing the CLI, is answered by
+the module ``__getattr__`` below.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import click
+
+from .attribution import PARENT_SHARE_PPM, PPM
+from .licensing import USES
+
+_EPILOG = (
+    "Examples:\n\n\b\n    provenance audit acme-support@1.1 --out audit/\n"
+    "    provenance audit acme-support@1.1 --out audit/ --use commercial --domain medical --amount 1000003\n\n"
+    "Open audit/audit.html in any browser (one self-contained file: no scripts, nothing loaded from the network). "
+    "The exit code is 0 whatever the verdict; use `provenance license-check` to gate on it."
+)
+
+_PARAMS = (  # outermost first, as they would be written as decorators
+    click.argument("ref", metavar="MODEL@VERSION"),
+    click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write audit.json and audit.html into (created if needed)."),
+    click.option("--use", "use", type=click.Choice(list(USES)), default="commercial", show_default=True, help="Intended use to judge."),
+    click.option("--domain", help="Application domain, e.g. medical."),
+    click.option("--at", "at_time", type=click.IntRange(0), help="Unix time to judge licence expiry at (default: now)."),
+    click.option("--amount", type=click.IntRange(0), help="Also split this many smallest units of a reward exactly among contributors."),
+    click.option("--parent-share", default=PARENT_SHARE_PPM, show_default=True, type=click.IntRange(0, PPM), help="Parts per million of a fine-tune's credit passed to its parent models."),
+)
+
+
+def _audit(
+    env: Any, as_json: bool, ref: str, out_dir: str, use: str, domain: str | None, at_time: int | None, amount: int | None, parent_share: int
+) -> None:
+    """Audit report of MODEL@VERSION: its complete lineage drawn as a graph, every run and its
+    preprocessing, the licence verdict with the deciding clauses, the attribution notices and
+    share-alike obligations owed, the shares per DataNet version and contributor, and a reward split."""
+    from .audit import build_report, write_report
+    from .cli import console, emit, split_ref
+
+    name, version = split_ref(ref, "MODEL@VERSION")
+    reg = env.registry()
+    lineage = reg.lineage(name, version)
+    report = build_report(
+        lineage,
+        use=use,
+        domain=domain,
+        at_time=int(time.time()) if at_time is None else at_time,
+        amount=amount,
+        parent_share_ppm=parent_share,
+        source={"chain_id": int(env.w3.eth.chain_id), "registry": reg.address},
+    )
+    json_path, html_path = write_report(report, out_dir)
+
+    def human() -> None:
+        console.print(f"verdict for {use} use of {ref}: [bold]{report['license']['decision']}[/bold]")
+        click.echo(str(json_path))
+        click.echo(str(html_path))
+
+    emit({"json": str(json_path), "html": str(html_path), "decision": report["license"]["decision"]}, as_json, human)
+
+
+_command: click.Command | None = None
+
+
+def _build() -> click.Command:
+    global _command
+    from .cli import chain_options  # defined before the CLI's last lines import this module
+
+    if _command is None:
+        fn: Any = _audit
+        for param in reversed(_PARAMS):
+            fn = param(fn)
+        _command = click.command("audit", epilog=_EPILOG)(chain_options(fn))
+    return _command
+
+
+def __getattr__(name: str) -> Any:
+    if name == "audit":
+        return _build()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+audit: click.Command = _build()
+"""The ``provenance audit`` command."""
