@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from eth_abi import encode as abi_encode
 
-from .chain import Receipt
+from .chain import Receipt, quantity
 from .client import Registry
 from .errors import ChainError, ValidationError
 
@@ -59,11 +59,6 @@ def batch_calldata(selector: bytes, encoded: Sequence[bytes]) -> bytes:
         pos += len(t)
     head = abi_encode(["uint256", "uint256"], [32, len(tuples)]) + b"".join(o.to_bytes(32, "big") for o in offsets)
     return selector + head + b"".join(tuples)
-
-
-def _quantity(value: object) -> int:
-    """A JSON-RPC quantity: hex string from a node, int from the in-process tester."""
-    return int(value, 16) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -141,11 +136,11 @@ class BulkSender:
                 if time.monotonic() > deadline:
                     raise ChainError(f"batch of records {batch.start}..{batch.stop - 1}: {tx} not mined within {timeout:.0f} s")
                 time.sleep(0.01)
-            if _quantity(raw["status"]) != 1:
+            if quantity(raw["status"]) != 1:
                 raise ChainError(f"batch of records {batch.start}..{batch.stop - 1}: transaction {tx} reverted")
             block = raw.get("blockNumber", raw.get("block_number"))  # the in-process tester says block_number
             gas = raw.get("gasUsed", raw.get("gas_used"))
-            receipts.append(Receipt(tx, _quantity(block), _quantity(gas), ()))
+            receipts.append(Receipt(tx, quantity(block), quantity(gas), ()))
             if progress is not None:
                 progress(k + 1, total)
         self.pending.clear()

@@ -89,6 +89,11 @@ def load_account(
         raise ValidationError("key", f"not a valid private key ({exc})") from None
 
 
+def quantity(value: object) -> int:
+    """A JSON-RPC quantity: a hex string from a node, an int from the in-process tester."""
+    return int(value, 16) if isinstance(value, str) else int(value)  # type: ignore[call-overload]
+
+
 def revert_data(exc: BaseException) -> bytes | None:
     """The revert payload carried by a node's error (anvil/JSON-RPC or eth-tester), if any."""
     data = getattr(exc, "data", None)
