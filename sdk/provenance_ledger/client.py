@@ -92,6 +92,7 @@ class Registry:
         self.from_block = from_block
         self._names: dict[bytes, str] = {}
         self._runs: dict[bytes, RecordedRun] = {}
+        self._name_misses = 0
         self._receipts: dict[str, Any] = {}
         self._roots_ok: set[bytes] = set()
         self._versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
@@ -518,10 +519,15 @@ class Registry:
 
     def model_name(self, model_id: bytes) -> str:
         if model_id not in self._names:
-            try:
-                self._names[model_id] = self.model_info(model_id).name
-            except NotFoundError:
-                self._names[model_id] = _hex(model_id)
+            self._name_misses += 1
+            if self._name_misses == 8:  # many names wanted (a reverse query): read every model once
+                for raw in self.logs("ModelRegistered"):
+                    self._names.setdefault(bytes(raw.args["modelId"]), raw.args["name"])
+            if model_id not in self._names:
+                try:
+                    self._names[model_id] = self.model_info(model_id).name
+                except NotFoundError:
+                    self._names[model_id] = _hex(model_id)
         return self._names[model_id]
 
     def datanet_name(self, datanet_id: bytes) -> str:
