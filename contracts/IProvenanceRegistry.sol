@@ -150,6 +150,9 @@ interface IProvenanceRegistry {
     error EmptyModelVersion();
     /// @dev A batch must contain at least one run.
     error EmptyBatch();
+    /// @dev The run is not in canonical ABI encoding (offsets, padding or value ranges), so its bytes
+    ///      would not hash to its one id.
+    error NonCanonicalEncoding();
     /// @dev This Merkle root is already anchored.
     error AlreadyAnchored(bytes32 root);
 

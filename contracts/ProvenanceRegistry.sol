@@ -207,6 +207,10 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         assembly ("memory-safe") {
             freeMemory := mload(0x40)
         }
+        // The run's calldata, checked to be its canonical encoding, is abi.encode(run) already:
+        // copy it once (0x20 head + tuple) instead of re-encoding field by field. Checked first, so
+        // that no field is read through a non-canonical offset.
+        bytes memory encoded = _canonicalCopy(run);
         bytes32 modelId = run.modelId;
         if (!canRecord(modelId, msg.sender)) {
             if (_modelOwner[modelId] == address(0)) revert UnknownModel(modelId);
@@ -214,7 +218,6 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         }
         if (bytes(run.modelVersion).length == 0) revert EmptyModelVersion();
 
-        bytes memory encoded = abi.encode(run);
         recordId = keccak256(encoded);
         if (_recordBlock[recordId] != 0 || _tload(recordId)) revert AlreadyRecorded(recordId);
 
@@ -247,6 +250,56 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         emit RunRecorded(modelId, versionKey, recordId, msg.sender, encoded);
         assembly ("memory-safe") {
             mstore(0x40, freeMemory)
+        }
+    }
+
+    /// @dev Returns abi.encode(run) by copying the run's tuple from calldata, after checking that the
+    ///      calldata is the canonical encoding (every offset where canonical encoding puts it, zero
+    ///      padding, uint64/uint32 fields in range). Reverts NonCanonicalEncoding otherwise.
+    function _canonicalCopy(TrainingRun calldata run) private pure returns (bytes memory encoded) {
+        assembly ("memory-safe") {
+            function fail() {
+                mstore(0x00, 0xb91b669d00000000000000000000000000000000000000000000000000000000)
+                revert(0x00, 0x04)
+            }
+            function ceil32(x) -> y {
+                y := and(add(x, 31), not(31))
+            }
+            // zero padding after a `n`-byte string whose data starts at calldata `at`
+            function checkPadding(at, n) {
+                let r := and(n, 31)
+                if r {
+                    if shl(mul(8, r), calldataload(add(at, sub(n, r)))) { fail() }
+                }
+            }
+            let p := run
+            if iszero(eq(calldataload(add(p, 0x20)), 0xc0)) { fail() }
+            let vlen := calldataload(add(p, 0xc0))
+            if gt(vlen, 0xffffff) { fail() }
+            checkPadding(add(p, 0xe0), vlen)
+            let offParents := add(0xe0, ceil32(vlen))
+            if iszero(eq(calldataload(add(p, 0x60)), offParents)) { fail() }
+            let np := calldataload(add(p, offParents))
+            if gt(np, 0xffffff) { fail() }
+            let offUses := add(offParents, add(0x20, shl(5, np)))
+            if iszero(eq(calldataload(add(p, 0x80)), offUses)) { fail() }
+            let nu := calldataload(add(p, offUses))
+            if gt(nu, 0xffffff) { fail() }
+            let offDetails := add(offUses, add(0x20, mul(nu, 0x60)))
+            if iszero(eq(calldataload(add(p, 0xa0)), offDetails)) { fail() }
+            for { let u := add(p, add(offUses, 0x20)) let end := add(u, mul(nu, 0x60)) } lt(u, end) { u := add(u, 0x60) } {
+                if or(shr(64, calldataload(add(u, 0x20))), shr(32, calldataload(add(u, 0x40)))) { fail() }
+            }
+            let dlen := calldataload(add(p, offDetails))
+            if gt(dlen, 0xffffff) { fail() }
+            checkPadding(add(p, add(offDetails, 0x20)), dlen)
+            let len := add(offDetails, add(0x20, ceil32(dlen)))
+            if gt(add(p, len), calldatasize()) { fail() }
+            encoded := mload(0x40)
+            mstore(encoded, add(len, 0x20))
+            mstore(add(encoded, 0x20), 0x20)
+            calldatacopy(add(encoded, 0x40), p, len)
+            mstore(0x40, add(add(encoded, 0x40), len))
         }
     }
 

@@ -132,19 +132,19 @@ def write_section(path: Path, title: str, body: str) -> None:
     path.write_text(text)
 
 
-NOTE = """Against the targets: a single record is at 1.30x its floor (target <= 1.3x: met, at the limit);
-a batch of 100 is at ~1.30x (target <= 1.2x: missed by ~0.10x, about 4,500 gas per record). Where the
-gas above the floor goes, per record:
-- two `DatanetUsed` events (375 + 4 x 375 + 8 x 64 = 2,387 gas each): they make "which models used
-  DataNet D" a single log filter, an index the floor does not count;
-- the canonical re-encoding `abi.encode(run)` in memory (plus copying it into the event): it guarantees
-  one id per record whatever layout the caller's calldata had (hashing calldata directly would accept
-  non-canonical encodings, i.e. two ids for one record);
-- checks: model authorisation, DataNet version existence, the weight sum, the duplicate check.
-Without the per-DataNet events a batch of 100 would be at ~1.2x; we keep them (the reverse query is a
-product requirement). Anchored mode stores one slot per batch instead of one per record, so its floor is
-much lower and the same fixed per-record work weighs more (ratio 1.7-1.8x), while its absolute cost per
-record is the lowest (~39,000 gas for this 1 KB record; a smaller record costs proportionally less).
+NOTE = """Against the targets: a single record is at 1.29x its floor (target <= 1.3x: met);
+a batch of 100 is at ~1.28x (target <= 1.2x: missed by ~0.08x, about 3,700 gas per record above 1.2x).
+Where the gas above the floor goes, per record of a batch (from an opcode trace, `debug_traceTransaction`):
+- two `DatanetUsed` events, 2,387 gas each (4,774): they make "which models used DataNet D" a single
+  log filter, an index the floor does not count. Without them a batch of 100 would be at ~1.17x; we
+  keep them, because the reverse query from nothing but an RPC URL is a product requirement;
+- the `RunRecorded` envelope (recorder, offset and length words): 768;
+- checks (authorisation, DataNet versions, weights, duplicate, canonical encoding), loops, hashing of
+  the record and its version key: ~5,000 of plain opcodes.
+The record's bytes are not re-encoded: the contract checks that the calldata is the canonical ABI
+encoding (`NonCanonicalEncoding` otherwise) and copies it once, so one run has exactly one id.
+Anchored mode stores one slot per batch instead of one per record, so its floor is much lower and the
+same per-record work weighs more (1.6-1.7x), while its absolute cost per record is the lowest.
 """
 
 

@@ -145,3 +145,23 @@ def test_anchored_batch_is_verified_like_recorded_runs(registry: Registry) -> No
     assert got.anchor_root == root and got.anchor_proof
     assert registry.record_block(record_id(runs_[3])) == 0
     assert registry.lineage("base", "3.4").runs[0].recorded.anchor_root == root
+
+
+def test_non_canonical_calldata_is_rejected(registry: Registry) -> None:
+    """Only the canonical encoding is accepted, so one run can never be recorded under two ids."""
+    run = make_run()
+    enc = bytearray(encode_run(run))  # 0x20 ‖ tuple
+    fn = registry.abi.functions["recordRun"]
+    dirty = bytearray(enc)
+    vlen = int.from_bytes(enc[32 + 0xC0 : 32 + 0xE0], "big")
+    dirty[32 + 0xE0 + vlen] = 0x01  # a nonzero byte in the version string's padding
+    with pytest.raises(ContractRevertError) as exc:
+        registry.signer.transact(registry.address, fn.selector + bytes(dirty))  # type: ignore[union-attr]
+    assert exc.value.name == "NonCanonicalEncoding"
+    moved = bytearray(enc)
+    moved[32 + 0x20 : 32 + 0x40] = (0xC0 + 32).to_bytes(32, "big")  # version offset off its canonical place
+    with pytest.raises(ContractRevertError) as exc:
+        registry.signer.transact(registry.address, fn.selector + bytes(moved))  # type: ignore[union-attr]
+    assert exc.value.name == "NonCanonicalEncoding"
+    registry.signer.transact(registry.address, fn.selector + bytes(enc))  # type: ignore[union-attr]
+    assert registry.record_block(record_id(run)) != 0
