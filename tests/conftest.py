@@ -31,14 +31,15 @@ def free_port() -> int:
 class AnvilNode:
     """A real anvil JSON-RPC node on a free loopback port, optionally persisting its state to a file."""
 
-    def __init__(self, state: Path | None = None, port: int | None = None) -> None:
+    def __init__(self, state: Path | None = None, port: int | None = None, extra_args: tuple[str, ...] = ()) -> None:
+        self.extra_args = extra_args
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.state = state
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> AnvilNode:
-        cmd = [str(ANVIL), "--port", str(self.port), "--host", "127.0.0.1", "--silent"]
+        cmd = [str(ANVIL), "--port", str(self.port), "--host", "127.0.0.1", "--silent", *self.extra_args]
         if self.state is not None:
             cmd += ["--state", str(self.state)]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
