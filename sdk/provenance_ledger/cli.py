@@ -300,9 +300,9 @@ def datanet_publish(env: Env, as_json: bool, keystore: str | None, name: str, fo
     from .records import bytes32
 
     if folder:
-        from .fingerprint import fingerprint
+        from .cli_data import fingerprint_paths
 
-        manifest = fingerprint(folder)
+        manifest = fingerprint_paths(folder, quiet=as_json)
         content_root, mhash = manifest.root, manifest.manifest_hash
     else:
         if not root:
@@ -321,10 +321,13 @@ def datanet_publish(env: Env, as_json: bool, keystore: str | None, name: str, fo
     version, tx = reg.publish_datanet_version(
         name, content_root=content_root, manifest_hash=mhash, terms=terms, contributors=[_contributor(c) for c in contributors]
     )
+    from .cli_data import save_manifest
+
+    saved = save_manifest(manifest) if folder else None  # local store: lets `verify-data` list precise differences
     emit(
-        {"datanet": name, "version": version, "content_root": _hex(content_root), "manifest_hash": _hex(mhash), **(tx_json(tx) or {})},
+        {"datanet": name, "version": version, "content_root": _hex(content_root), "manifest_hash": _hex(mhash), "manifest": None if saved is None else str(saved), **(tx_json(tx) or {})},
         as_json,
-        lambda: tx_line(f"Published {name}@{version} (content root {_hex(content_root)})", tx),
+        lambda: tx_line(f"Published {name}@{version} (content root {_hex(content_root)})" + (f"\n  manifest saved to {saved}" if saved else ""), tx),
     )
 
 
@@ -410,14 +413,16 @@ def _resolve_parent(reg: Any, model_name: str, version: str) -> bytes:
 @click.argument("ref", metavar="MODEL@VERSION")
 @click.option("--tree", is_flag=True, help="Show as a tree.")
 @click.option("--dot", is_flag=True, help="Graphviz DOT output.")
-def lineage(env: Env, as_json: bool, ref: str, tree: bool, dot: bool) -> None:
+@click.option("--no-index", is_flag=True, help="Read event logs even when an up-to-date local index exists.")
+def lineage(env: Env, as_json: bool, ref: str, tree: bool, dot: bool, no_index: bool) -> None:
     """What exactly did MODEL@VERSION train on? Every run, DataNet version, weight, partition,
-    preprocessing step and parent model, rebuilt from event logs and verified against the chain."""
+    preprocessing step and parent model, rebuilt from event logs (or the local index, when up to
+    date) and verified against the chain."""
     from . import render
+    from .cli_index import source_for
 
     name, version = split_ref(ref, "MODEL@VERSION")
-    reg = env.registry()
-    lin = reg.lineage(name, version)
+    lin = source_for(env, use_index=not no_index).lineage(name, version)
     if dot:
         click.echo(render.lineage_dot(lin), nl=False)
         return
@@ -427,9 +432,11 @@ def lineage(env: Env, as_json: bool, ref: str, tree: bool, dot: bool) -> None:
 @cli.command("used-by", epilog="Examples:\n\n    provenance used-by openwiki-en\n\n    provenance used-by openwiki-en@2 --json")
 @chain_options
 @click.argument("ref", metavar="DATANET[@VERSION]")
-def used_by(env: Env, as_json: bool, ref: str) -> None:
+@click.option("--no-index", is_flag=True, help="Read event logs even when an up-to-date local index exists.")
+def used_by(env: Env, as_json: bool, ref: str, no_index: bool) -> None:
     """Which model versions used DATANET (or one version of it), directly or through fine-tunes?"""
     from . import render
+    from .cli_index import source_for
 
     name, sep, v = ref.rpartition("@")
     if not sep:
@@ -438,7 +445,7 @@ def used_by(env: Env, as_json: bool, ref: str) -> None:
         if not v.isdigit():
             raise ValidationError("DATANET@VERSION", f"version must be a number, got {v!r}")
         version = int(v)
-    usages = env.registry().models_trained_on(name, version)
+    usages = source_for(env, use_index=not no_index).models_trained_on(name, version)
     emit([u.to_dict() for u in usages], as_json, lambda: console.print(render.usage_table(ref, usages)))
 
 
@@ -654,3 +661,16 @@ def main(args: list[str] | None = None) -> None:
     except ProvenanceError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+
+
+from .cli_audit import audit as _audit  # noqa: E402
+
+cli.add_command(_audit)
+
+from .cli_index import index as _index  # noqa: E402
+
+cli.add_command(_index)
+
+from .cli_data import register as _register_data  # noqa: E402
+
+_register_data(cli, datanet)  # datanet fingerprint, verify-data, verify-model

@@ -1,0 +1,878 @@
+"""A local SQLite index of every registry event: a cache for fast queries; the chain is the truth.
+
+``Index.sync(registry)`` reads every registry event since the last synced block with one
+``eth_getLogs`` per page (all event kinds at once: a topic0 list plus the address filter), decodes the
+raw logs with ``eth_abi`` / by hand (never web3's contract event layer), and writes each page in one
+SQLite transaction (``executemany``, WAL mode). It is reorg-safe: the hash of every block that had
+registry logs and of the last synced block is stored; each sync first compares the hashes of the last
+few synced blocks with the chain and, on a mismatch, deletes everything from the fork point on and
+reads it again. ``confirmations=N`` keeps the newest N blocks out of the index.
+
+The index implements :class:`~provenance_ledger.lineage.LedgerSource`: every record read back is
+re-hashed (``keccak(record) == record_id``) and re-decoded, and an anchored record's Merkle proof is
+rebuilt and checked against its batch root, so an altered or corrupted row raises
+:class:`~provenance_ledger.errors.VerificationError` instead of being returned.
+
+Schema (ids and hashes are 32-byte BLOBs, addresses 20-byte BLOBs)::
+
+    meta(key PK, value)                      schema, chain_id, address, from_block, last_block, confirmations
+    blocks(number PK, hash)                  every block with registry logs, plus each page's last block
+    models(model_id PK, name, owner, block)
+    trainers(block, log_index, model_id, trainer, authorized)          PK (block, log_index)
+    datanets(datanet_id PK, name, owner, block)
+    datanet_versions(datanet_id, version, content_root, manifest_hash, terms, contributors, block)
+                                             PK (datanet_id, version); contributors as JSON
+    runs(record_id PK, model_id, version_key, model_version, block, tx_hash, log_index, record,
+         recorder, anchor_root)              first occurrence of each record; indexes (version_key), (block)
+    datanet_uses(datanet_id, version, record_id, model_id, weight, log_index)
+                                             PK (datanet_id, version, record_id)
+    parents(parent_id, record_id)            PK (parent_id, record_id); index (record_id, parent_id)
+    anchors(root PK, block, tx_hash, log_index, count, tree)  tree = every level of the batch's Merkle
+                                             tree (leaves first), concatenated: proofs need no hashing
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from eth_utils import keccak, to_checksum_address
+
+from .abi import registry_abi
+from .canonical import decode_run, model_version_key
+from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from .errors import ChainError, NotFoundError, ValidationError, VerificationError
+from .lineage import Lineage, Usage, build_lineage, models_trained_on
+from .merkle import hash_pair, leaf_hash, verify_proof_of_id
+from .records import bytes32
+
+if TYPE_CHECKING:
+    from .client import Registry
+
+SCHEMA_VERSION = 1
+DEFAULT_MAX_LOGS = 5_000
+"""Aim for about this many logs per eth_getLogs page: half of Infura's 10,000-result cap, so that a
+denser stretch rarely gets a page refused (a refused page is halved anyway)."""
+DEFAULT_REORG_DEPTH = 12
+"""Stored blocks within this many blocks of the last synced one are re-checked at every sync."""
+
+Progress = Callable[[int, int], None]
+"""Called with (blocks done, blocks total) while syncing."""
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS models (
+    model_id BLOB PRIMARY KEY, name TEXT NOT NULL, owner BLOB NOT NULL, block INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS trainers (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, model_id BLOB NOT NULL, trainer BLOB NOT NULL,
+    authorized INTEGER NOT NULL, PRIMARY KEY (block, log_index)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS datanets (
+    datanet_id BLOB PRIMARY KEY, name TEXT NOT NULL, owner BLOB NOT NULL, block INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS datanet_versions (
+    datanet_id BLOB NOT NULL, version INTEGER NOT NULL, content_root BLOB NOT NULL, manifest_hash BLOB NOT NULL,
+    terms BLOB NOT NULL, contributors TEXT NOT NULL, block INTEGER NOT NULL, PRIMARY KEY (datanet_id, version)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS runs (
+    record_id BLOB NOT NULL UNIQUE, model_id BLOB NOT NULL, version_key BLOB NOT NULL,
+    model_version TEXT NOT NULL, block INTEGER NOT NULL, tx_hash BLOB NOT NULL, log_index INTEGER NOT NULL,
+    record BLOB NOT NULL, recorder BLOB NOT NULL, anchor_root BLOB
+);
+CREATE INDEX IF NOT EXISTS runs_by_version ON runs (version_key);
+CREATE INDEX IF NOT EXISTS runs_by_block ON runs (block);
+CREATE TABLE IF NOT EXISTS datanet_uses (
+    datanet_id BLOB NOT NULL, version INTEGER NOT NULL, record_id BLOB NOT NULL, model_id BLOB NOT NULL,
+    weight INTEGER NOT NULL, log_index INTEGER NOT NULL, PRIMARY KEY (datanet_id, version, record_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS parents (
+    parent_id BLOB NOT NULL, record_id BLOB NOT NULL, PRIMARY KEY (parent_id, record_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS parents_by_child ON parents (record_id, parent_id);
+CREATE TABLE IF NOT EXISTS anchors (
+    root BLOB PRIMARY KEY, block INTEGER NOT NULL, tx_hash BLOB NOT NULL, log_index INTEGER NOT NULL,
+    count INTEGER NOT NULL, tree BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
+_RUN_COLS = "record_id, model_id, version_key, model_version, block, tx_hash, log_index, record, recorder, anchor_root"
+
+# Ancestry of a model version: its runs, then parents of parents. The recursive step joins the one
+# queue row to parents through parents_by_child (CROSS JOIN pins that order), never a scan.
+LINEAGE_SQL = f"""
+WITH RECURSIVE anc(id) AS (
+    SELECT record_id FROM runs WHERE version_key = :key
+    UNION
+    SELECT p.parent_id FROM anc CROSS JOIN parents AS p WHERE p.record_id = anc.id
+)
+SELECT {_RUN_COLS} FROM runs WHERE record_id IN (SELECT id FROM anc)
+"""
+
+# Every run that used a DataNet (or one version of it) and every fine-tune below those runs.
+_DESCENDANTS = """
+WITH RECURSIVE down(id) AS (
+    SELECT record_id FROM datanet_uses WHERE datanet_id = :datanet {version_clause}
+    UNION
+    SELECT p.record_id FROM down CROSS JOIN parents AS p WHERE p.parent_id = down.id
+)
+SELECT id FROM down
+"""
+DESCENDANTS_SQL = _DESCENDANTS.format(version_clause="")
+DESCENDANTS_OF_VERSION_SQL = _DESCENDANTS.format(version_clause="AND version = :version")
+
+RUNS_OF_SQL = f"SELECT {_RUN_COLS} FROM runs WHERE version_key = ? ORDER BY rowid"
+GET_RUN_SQL = f"SELECT {_RUN_COLS} FROM runs WHERE record_id = ?"
+USES_SQL = """
+SELECT u.record_id, u.version FROM datanet_uses AS u JOIN runs AS r ON r.record_id = u.record_id
+WHERE u.datanet_id = ? ORDER BY r.rowid, u.log_index
+"""
+CHILDREN_SQL = """
+SELECT p.record_id FROM parents AS p JOIN runs AS r ON r.record_id = p.record_id
+WHERE p.parent_id = ? ORDER BY r.rowid
+"""
+
+_CHUNK = 500
+
+
+def default_path(chain_id: int) -> Path:
+    """Where the CLI keeps the index of a chain: ``.provenance/index-<chainid>.sqlite``."""
+    return Path(".provenance") / f"index-{chain_id}.sqlite"
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + bytes(b).hex()
+
+
+def _as_id(value: str | bytes, field: str) -> bytes:
+    if isinstance(value, bytes):
+        return bytes32(value, field)
+    if value.startswith("0x") and len(value) == 66:
+        return bytes32(value, field)
+    from .canonical import name_id
+
+    return name_id(value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SyncResult:
+    """What one :meth:`Index.sync` did."""
+
+    from_block: int
+    """First block read (0 and to_block -1 when there was nothing new)."""
+    to_block: int
+    """Last block now in the index."""
+    blocks: int
+    """Blocks scanned."""
+    events: int
+    """Registry logs read."""
+    records: int
+    """New training-run records indexed."""
+    rewound_to: int | None
+    """Fork point: rows from this block on were dropped because the chain reorganised (None if not)."""
+    seconds: float
+
+    @property
+    def events_per_second(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndexStatus:
+    """What an index holds."""
+
+    path: str
+    chain_id: int | None
+    address: str | None
+    from_block: int | None
+    last_block: int | None
+    confirmations: int
+    counts: dict[str, int]
+
+
+class _Reorged(Exception):
+    """The chain moved under a page being read: start the sync round again."""
+
+
+class Index:
+    """A SQLite index of one registry on one chain: the file is created empty, and bound to a
+    registry and chain by its first :meth:`sync`."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise NotFoundError(f"no index at {self.path}: run `provenance index sync`")
+        if create:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA temp_store=MEMORY")
+            self._db.execute("PRAGMA cache_size=-65536")
+            # Checkpoint every 64 MB of WAL rather than 4 MB: each checkpoint syncs the file, and a
+            # page of 5,000 logs writes ~4 MB, so the default would sync on every commit.
+            self._db.execute("PRAGMA wal_autocheckpoint=16384")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            self._db.close()
+            raise ValidationError("index", f"{self.path} is not a usable index ({exc})") from None
+        schema = self._meta("schema")
+        if schema is None:
+            self._set_meta(schema=SCHEMA_VERSION)
+        elif int(schema) != SCHEMA_VERSION:
+            raise ValidationError("index", f"{self.path} has schema {schema}, this version reads {SCHEMA_VERSION}: delete it and sync again")
+        abi = registry_abi()
+        self._events = {e.topic0: e for e in abi.events.values()}
+        self._cache: dict[bytes, RecordedRun] = {}
+        self._trees: dict[bytes, list[list[bytes]]] = {}
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ meta
+
+    def _meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _set_meta(self, **values: object) -> None:
+        self._db.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [(k, str(v)) for k, v in values.items()],
+        )
+
+    @property
+    def chain_id(self) -> int | None:
+        v = self._meta("chain_id")
+        return None if v is None else int(v)
+
+    @property
+    def address(self) -> str | None:
+        return self._meta("address")
+
+    @property
+    def from_block(self) -> int | None:
+        v = self._meta("from_block")
+        return None if v is None else int(v)
+
+    @property
+    def last_block(self) -> int | None:
+        """Last block whose registry events are all in the index (None before the first sync)."""
+        v = self._meta("last_block")
+        return None if v is None else int(v)
+
+    @property
+    def confirmations(self) -> int:
+        return int(self._meta("confirmations") or 0)
+
+    def indexes(self, registry: Registry) -> bool:
+        """Whether this index is (or will be) of ``registry`` on its chain."""
+        cid = self.chain_id
+        return cid is None or (cid == registry.w3.eth.chain_id and self.address == registry.address)
+
+    def _bind(self, registry: Registry) -> None:
+        cid = registry.w3.eth.chain_id
+        if self.chain_id is None:
+            self._set_meta(chain_id=cid, address=registry.address, from_block=registry.from_block)
+        elif self.chain_id != cid or self.address != registry.address:
+            raise ValidationError(
+                "index",
+                f"{self.path} indexes registry {self.address} on chain {self.chain_id}, "
+                f"not {registry.address} on chain {cid}: use another index file",
+            )
+
+    def status(self) -> IndexStatus:
+        tables = ("models", "datanets", "datanet_versions", "runs", "datanet_uses", "parents", "anchors", "trainers", "blocks")
+        counts = {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # noqa: S608
+        return IndexStatus(
+            path=str(self.path),
+            chain_id=self.chain_id,
+            address=self.address,
+            from_block=self.from_block,
+            last_block=self.last_block,
+            confirmations=self.confirmations,
+            counts=counts,
+        )
+
+    def is_fresh(self, registry: Registry, *, confirmations: int | None = None) -> bool:
+        """True when this index is of ``registry``, is synced up to the chain head minus
+        ``confirmations`` (default: those of its last sync), and its last synced block is still on
+        the chain (a reset or reorganised chain makes it stale)."""
+        last = self.last_block
+        if last is None or not self.indexes(registry):
+            return False
+        conf = self.confirmations if confirmations is None else confirmations
+        if last < registry.w3.eth.block_number - conf:
+            return False
+        row = self._db.execute("SELECT hash FROM blocks WHERE number = ?", (last,)).fetchone()
+        return row is not None and _block_hash(registry, last) == bytes(row[0])
+
+    # ------------------------------------------------------------------ sync
+
+    def sync(
+        self,
+        registry: Registry,
+        *,
+        confirmations: int = 0,
+        progress: Progress | None = None,
+        max_logs: int = DEFAULT_MAX_LOGS,
+        reorg_depth: int = DEFAULT_REORG_DEPTH,
+    ) -> SyncResult:
+        """Bring the index up to the chain head minus ``confirmations`` blocks, incrementally.
+
+        Reorg-safe: stored block hashes near the last synced block are checked first; on a mismatch
+        the index is rewound to the fork point and read again from there."""
+        if confirmations < 0:
+            raise ValidationError("confirmations", f"must be >= 0, got {confirmations}")
+        started = time.perf_counter()
+        self._bind(registry)
+        rewound: int | None = None
+        events = records = blocks = 0
+        first = -1
+        for _attempt in range(5):
+            fork = self._find_fork(registry, reorg_depth)
+            if fork is not None:
+                self._rewind(fork)
+                rewound = fork if rewound is None else min(rewound, fork)
+            start = self._next_block()
+            end = registry.w3.eth.block_number - confirmations
+            self._set_meta(confirmations=confirmations)
+            if end < start:
+                break
+            first = start if first < 0 else first
+            topics = [[_hex(t) for t in self._events]]
+            try:
+                for lo, hi, raw in registry._pages(topics, start, end, max_logs=max_logs):
+                    n_records = self._ingest(registry, raw, hi)
+                    events += len(raw)
+                    records += n_records
+                    blocks += hi - lo + 1
+                    if progress is not None:
+                        progress(hi - start + 1, end - start + 1)
+            except _Reorged:
+                continue
+            break
+        else:
+            raise ChainError("the chain kept reorganising during the sync: try again, or sync with --confirmations")
+        if blocks:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        last = self.last_block
+        return SyncResult(
+            from_block=max(first, 0),
+            to_block=-1 if last is None else last,
+            blocks=blocks,
+            events=events,
+            records=records,
+            rewound_to=rewound,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _next_block(self) -> int:
+        last = self.last_block
+        return int(self.from_block or 0) if last is None else last + 1
+
+    def _find_fork(self, registry: Registry, depth: int) -> int | None:
+        """First block to drop, or None when the stored hashes near the tip are still on the chain."""
+        last = self.last_block
+        if last is None:
+            return None
+        recent = self._db.execute(
+            "SELECT number, hash FROM blocks WHERE number >= ? ORDER BY number DESC", (last - depth,)
+        ).fetchall()
+        lowest_bad = None
+        for number, h in recent:
+            if _block_hash(registry, number) != bytes(h):
+                lowest_bad = number
+        if lowest_bad is None:
+            return None
+        # Keep the newest stored block below the mismatch that is still on the chain; a block hash
+        # commits to all its ancestors, so everything stored before it is still good.
+        for number, h in self._db.execute(
+            "SELECT number, hash FROM blocks WHERE number < ? ORDER BY number DESC", (lowest_bad,)
+        ):
+            if _block_hash(registry, number) == bytes(h):
+                return int(number) + 1
+        return int(self.from_block or 0)
+
+    def _rewind(self, fork: int) -> None:
+        """Delete every row from block ``fork`` on (a reorganised chain)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            gone = "SELECT record_id FROM runs WHERE block >= ?"
+            db.execute(f"DELETE FROM datanet_uses WHERE record_id IN ({gone})", (fork,))  # noqa: S608
+            db.execute(f"DELETE FROM parents WHERE record_id IN ({gone})", (fork,))  # noqa: S608
+            for table in ("runs", "anchors", "models", "datanets", "datanet_versions", "trainers"):
+                db.execute(f"DELETE FROM {table} WHERE block >= ?", (fork,))  # noqa: S608
+            db.execute("DELETE FROM blocks WHERE number >= ?", (fork,))
+            start = int(self.from_block or 0)
+            if fork <= start:
+                db.execute("DELETE FROM meta WHERE key = 'last_block'")
+            else:
+                self._set_meta(last_block=fork - 1)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._cache.clear()
+        self._trees.clear()
+
+    def _ingest(self, registry: Registry, raw: list[Any], hi: int) -> int:
+        """Decode one page of raw logs and write it in one transaction; returns new records."""
+        ev = registry_abi().events
+        t_run, t_use, t_parent, t_anchor = (
+            ev["RunRecorded"].topic0, ev["DatanetUsed"].topic0, ev["ParentUsed"].topic0, ev["RunsAnchored"].topic0,
+        )
+        runs: list[list[Any]] = []
+        uses: list[tuple[Any, ...]] = []
+        parents: list[tuple[bytes, bytes]] = []
+        anchors: list[tuple[Any, ...]] = []
+        models: list[tuple[Any, ...]] = []
+        datanets: list[tuple[Any, ...]] = []
+        versions: list[tuple[Any, ...]] = []
+        trainers: list[tuple[Any, ...]] = []
+        hashes: dict[int, bytes] = {}
+        batches: dict[bytes, list[list[Any]]] = {}  # tx -> run rows in log order (for anchored batches)
+        for log in raw:
+            topics = log["topics"]
+            t0 = bytes(topics[0])
+            block = int(log["blockNumber"])
+            bhash = bytes(log["blockHash"])
+            if hashes.setdefault(block, bhash) != bhash:
+                raise _Reorged
+            tx = bytes(log["transactionHash"])
+            li = int(log["logIndex"])
+            data = bytes(log["data"])
+            if t0 == t_use:
+                version, weight = _datanet_used(data)
+                uses.append((bytes(topics[1]), version, bytes(topics[3]), bytes(topics[2]), weight, li))
+            elif t0 == t_run:
+                recorder, record = _run_recorded(data)
+                rid = bytes(topics[3])
+                if keccak(record) != rid:
+                    raise VerificationError(f"record {_hex(rid)}: logged bytes do not hash to its id (block {block})")
+                row = [rid, bytes(topics[1]), bytes(topics[2]), _model_version(record, rid), block, tx, li, record, recorder, None]
+                runs.append(row)
+                batches.setdefault(tx, []).append(row)
+            elif t0 == t_parent:
+                parents.append((bytes(topics[1]), bytes(topics[2])))
+            elif t0 == t_anchor:
+                root = bytes(topics[1])
+                count = int.from_bytes(data[:32], "big")
+                batch = batches.get(tx, [])[-count:] if count else []
+                ids = [r[0] for r in batch]
+                levels = _tree(ids) if ids and len(ids) == count else None
+                if levels is None or levels[-1] != [root]:
+                    raise VerificationError(f"anchored batch {_hex(root)} (block {block}) does not rebuild its root")
+                for r in batch:
+                    r[9] = root
+                anchors.append((root, block, tx, li, count, b"".join(b"".join(level) for level in levels)))
+            else:
+                e = self._events.get(t0)
+                if e is None:
+                    continue
+                a = e.decode(list(topics), data)
+                if e.name == "ModelRegistered":
+                    models.append((bytes(a["modelId"]), a["name"], _addr(a["owner"]), block))
+                elif e.name == "DatanetRegistered":
+                    datanets.append((bytes(a["datanetId"]), a["name"], _addr(a["owner"]), block))
+                elif e.name == "DatanetVersionPublished":
+                    contributors = json.dumps([[to_checksum_address(c[0]), int(c[1])] for c in a["contributors"]])
+                    versions.append(
+                        (bytes(a["datanetId"]), int(a["version"]), bytes(a["contentRoot"]), bytes(a["manifestHash"]),
+                         bytes(a["terms"]), contributors, block)
+                    )
+                elif e.name in ("TrainerAuthorized", "TrainerRevoked"):
+                    trainers.append((block, li, bytes(a["modelId"]), _addr(a["trainer"]), int(e.name == "TrainerAuthorized")))
+        hi_hash = _block_hash(registry, hi)
+        if hi_hash is None or hashes.get(hi, hi_hash) != hi_hash:
+            raise _Reorged
+        hashes[hi] = hi_hash
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            before = db.total_changes
+            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", runs)  # noqa: S608
+            new_records = db.total_changes - before
+            db.executemany("INSERT OR IGNORE INTO datanet_uses VALUES (?,?,?,?,?,?)", uses)
+            db.executemany("INSERT OR IGNORE INTO parents VALUES (?,?)", parents)
+            db.executemany("INSERT OR IGNORE INTO anchors VALUES (?,?,?,?,?,?)", anchors)
+            db.executemany("INSERT OR IGNORE INTO models VALUES (?,?,?,?)", models)
+            db.executemany("INSERT OR IGNORE INTO datanets VALUES (?,?,?,?)", datanets)
+            db.executemany("INSERT OR IGNORE INTO datanet_versions VALUES (?,?,?,?,?,?,?)", versions)
+            db.executemany("INSERT OR IGNORE INTO trainers VALUES (?,?,?,?,?)", trainers)
+            db.executemany("INSERT OR REPLACE INTO blocks VALUES (?,?)", sorted(hashes.items()))
+            self._set_meta(last_block=hi)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return new_records
+
+    # ----------------------------------------------------------------- reads
+
+    def _verified(self, row: Sequence[Any]) -> RecordedRun:
+        """A run row as a RecordedRun, after re-hashing and re-decoding its bytes (and its proof)."""
+        rid = bytes(row[0])
+        cached = self._cache.get(rid)
+        if cached is not None:
+            return cached
+        _, model_id, version_key, model_version, block, tx, li, record, recorder, root = row
+        record = bytes(record)
+        if keccak(record) != rid:
+            raise VerificationError(f"record {_hex(rid)}: indexed bytes do not hash to its id (the index was altered; rebuild it)")
+        try:
+            run = decode_run(record)
+        except ValidationError as exc:
+            raise VerificationError(f"record {_hex(rid)}: {exc}") from None
+        if (
+            run.model_id != bytes(model_id)
+            or run.model_version != model_version
+            or model_version_key(run.model_id, run.model_version) != bytes(version_key)
+        ):
+            raise VerificationError(f"record {_hex(rid)}: indexed model/version disagree with the record")
+        proof: tuple[bytes, ...] = ()
+        if root is not None:
+            root = bytes(root)
+            proof = self._proof(root, rid)
+        rec = RecordedRun(
+            record_id=rid,
+            run=run,
+            record=record,
+            recorder=to_checksum_address(bytes(recorder)),
+            block_number=int(block),
+            tx_hash=_hex(tx),
+            log_index=int(li),
+            anchor_root=root,
+            anchor_proof=proof,
+        )
+        if len(self._cache) >= 100_000:
+            self._cache.clear()
+        self._cache[rid] = rec
+        return rec
+
+    def _proof(self, root: bytes, rid: bytes) -> tuple[bytes, ...]:
+        """The inclusion proof of ``rid`` under ``root``, read from the stored tree and checked."""
+        levels = self._trees.get(root)
+        if levels is None:
+            row = self._db.execute("SELECT count, tree FROM anchors WHERE root = ?", (root,)).fetchone()
+            if row is None:
+                raise VerificationError(f"record {_hex(rid)}: its anchored batch {_hex(root)} is not in the index")
+            levels = _split_levels(int(row[0]), bytes(row[1]))
+            if levels is None or levels[-1] != [root]:
+                raise VerificationError(f"anchored batch {_hex(root)}: the indexed tree does not end in its root")
+            if len(self._trees) >= 1_000:
+                self._trees.clear()
+            self._trees[root] = levels
+        try:
+            index = levels[0].index(leaf_hash(rid))
+        except ValueError:
+            raise VerificationError(f"record {_hex(rid)}: not in its anchored batch {_hex(root)}") from None
+        proof = _path(levels, index)
+        if not verify_proof_of_id(root, rid, proof):  # the stored tree is only trusted through this
+            raise VerificationError(f"record {_hex(rid)}: proof does not reach its anchored root")
+        return tuple(proof)
+
+    def _rows(self, sql: str, ids: Sequence[bytes]) -> list[Any]:
+        """Rows of ``sql`` (with one ``IN ({})`` placeholder list) for many ids, in chunks."""
+        out: list[Any] = []
+        for i in range(0, len(ids), _CHUNK):
+            chunk = ids[i : i + _CHUNK]
+            out.extend(self._db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+        return out
+
+    def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
+        """Every run that produced ``model@version`` (verified), in recording order."""
+        mid = _as_id(model, "model")
+        rows = self._db.execute(RUNS_OF_SQL, (model_version_key(mid, version),)).fetchall()
+        return [self._verified(r) for r in rows]
+
+    def get_run(self, record_id: bytes) -> RecordedRun:
+        row = self._db.execute(GET_RUN_SQL, (bytes(record_id),)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no record {_hex(record_id)} in the index of this registry")
+        return self._verified(row)
+
+    def get_runs(self, record_ids: Sequence[bytes]) -> dict[bytes, RecordedRun]:
+        """Many verified records at once (NotFoundError names the first missing one)."""
+        want = list(dict.fromkeys(bytes(r) for r in record_ids))
+        found = {r: self._cache[r] for r in want if r in self._cache}
+        missing = [r for r in want if r not in found]
+        for row in self._rows(f"SELECT {_RUN_COLS} FROM runs WHERE record_id IN ({{}})", missing):  # noqa: S608
+            found[bytes(row[0])] = self._verified(row)
+        absent = [r for r in want if r not in found]
+        if absent:
+            raise NotFoundError(f"no record {_hex(absent[0])} in the index of this registry")
+        return {bytes(r): found[bytes(r)] for r in record_ids}
+
+    def children_of(self, record_id: bytes) -> list[bytes]:
+        """Record ids of runs that fine-tuned the model produced by ``record_id`` (recording order)."""
+        return [bytes(r[0]) for r in self._db.execute(CHILDREN_SQL, (bytes(record_id),))]
+
+    def children_of_many(self, record_ids: Sequence[bytes]) -> dict[bytes, list[bytes]]:
+        out: dict[bytes, list[bytes]] = {bytes(r): [] for r in record_ids}
+        sql = (
+            "SELECT p.parent_id, p.record_id FROM parents AS p JOIN runs AS r ON r.record_id = p.record_id "
+            "WHERE p.parent_id IN ({}) ORDER BY r.rowid"
+        )
+        for parent, child in self._rows(sql, list(out)):
+            out[bytes(parent)].append(bytes(child))
+        return out
+
+    def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
+        """(record id, DataNet version) of every run that trained on ``datanet``, in recording order."""
+        did = _as_id(datanet, "datanet")
+        return list(dict.fromkeys((bytes(r), int(v)) for r, v in self._db.execute(USES_SQL, (did,))))
+
+    def model_info(self, model: str | bytes) -> ModelInfo:
+        mid = _as_id(model, "model")
+        row = self._db.execute("SELECT name, owner, block FROM models WHERE model_id = ?", (mid,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
+        return ModelInfo(model_id=mid, name=row[0], owner=to_checksum_address(bytes(row[1])), block_number=int(row[2]))
+
+    def model_name(self, model_id: bytes) -> str:
+        row = self._db.execute("SELECT name FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
+        return _hex(model_id) if row is None else str(row[0])
+
+    def datanet_name(self, datanet_id: bytes) -> str:
+        row = self._db.execute("SELECT name FROM datanets WHERE datanet_id = ?", (bytes(datanet_id),)).fetchone()
+        return _hex(datanet_id) if row is None else str(row[0])
+
+    def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
+        """Every published version of a DataNet."""
+        did = _as_id(datanet, "datanet")
+        name = self.datanet_name(did)
+        rows = self._db.execute(
+            "SELECT version, content_root, manifest_hash, terms, contributors, block FROM datanet_versions "
+            "WHERE datanet_id = ? ORDER BY version",
+            (did,),
+        )
+        return [_version_info(did, name, *r) for r in rows]
+
+    def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
+        did = _as_id(datanet, "datanet")
+        row = self._db.execute(
+            "SELECT version, content_root, manifest_hash, terms, contributors, block FROM datanet_versions "
+            "WHERE datanet_id = ? AND version = ?",
+            (did, version),
+        ).fetchone()
+        if row is None:
+            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} has no version {version}")
+        return _version_info(did, self.datanet_name(did), *row)
+
+    def ancestors(self, model: str | bytes, version: str) -> list[bytes]:
+        """Record ids of the runs of ``model@version`` and of every run above them (one query)."""
+        key = model_version_key(_as_id(model, "model"), version)
+        return [bytes(r[0]) for r in self._db.execute(LINEAGE_SQL, {"key": key})]
+
+    def descendants(self, datanet: str | bytes, version: int | None = None) -> list[bytes]:
+        """Record ids of every run that used ``datanet`` (or one version) and every fine-tune below."""
+        did = _as_id(datanet, "datanet")
+        if version is None:
+            rows = self._db.execute(DESCENDANTS_SQL, {"datanet": did})
+        else:
+            rows = self._db.execute(DESCENDANTS_OF_VERSION_SQL, {"datanet": did, "version": version})
+        return [bytes(r[0]) for r in rows]
+
+    def lineage(self, model: str | bytes, version: str) -> Lineage:
+        """The verified lineage of ``model@version``, as :meth:`Registry.lineage` returns it."""
+        info = self.model_info(model)
+        key = model_version_key(info.model_id, version)
+        runs = {bytes(r[0]): self._verified(r) for r in self._db.execute(LINEAGE_SQL, {"key": key})}
+        return build_lineage(_Prefetched(self, runs, None), info.model_id, version)
+
+    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
+        """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
+        did = _as_id(datanet, "datanet")
+        if self._db.execute("SELECT 1 FROM datanets WHERE datanet_id = ?", (did,)).fetchone() is None:
+            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} is not registered")
+        ids = self.descendants(did, version)
+        runs = self.get_runs(ids)
+        return models_trained_on(_Prefetched(self, runs, self.children_of_many(ids)), did, version)
+
+    def query_plans(self) -> dict[str, list[str]]:
+        """EXPLAIN QUERY PLAN of the lineage and reverse queries (to check that none scans a table)."""
+        z = b"\0" * 32
+        queries: dict[str, tuple[str, Any]] = {
+            "lineage": (LINEAGE_SQL, {"key": z}),
+            "descendants": (DESCENDANTS_SQL, {"datanet": z}),
+            "descendants_of_version": (DESCENDANTS_OF_VERSION_SQL, {"datanet": z, "version": 1}),
+            "runs_of": (RUNS_OF_SQL, (z,)),
+            "get_run": (GET_RUN_SQL, (z,)),
+            "uses": (USES_SQL, (z,)),
+            "children": (CHILDREN_SQL, (z,)),
+        }
+        return {
+            name: [str(r[3]) for r in self._db.execute("EXPLAIN QUERY PLAN " + sql, params)]
+            for name, (sql, params) in queries.items()
+        }
+
+
+class _Prefetched:
+    """The index with some runs (and children lists) already read and verified, for one query."""
+
+    def __init__(self, index: Index, runs: dict[bytes, RecordedRun], children: dict[bytes, list[bytes]] | None) -> None:
+        self._index = index
+        self._runs = runs
+        self._children = children
+
+    def runs_of(self, model: bytes, version: str) -> list[RecordedRun]:
+        return self._index.runs_of(model, version)
+
+    def get_run(self, record_id: bytes) -> RecordedRun:
+        got = self._runs.get(record_id)
+        return got if got is not None else self._index.get_run(record_id)
+
+    def get_runs(self, record_ids: Sequence[bytes]) -> dict[bytes, RecordedRun]:
+        missing = [r for r in record_ids if r not in self._runs]
+        if missing:
+            self._runs.update(self._index.get_runs(missing))
+        return {r: self._runs[r] for r in record_ids}
+
+    def datanet_version(self, datanet: bytes, version: int) -> DatanetVersionInfo:
+        return self._index.datanet_version(datanet, version)
+
+    def model_name(self, model_id: bytes) -> str:
+        return self._index.model_name(model_id)
+
+    def datanet_use_records(self, datanet: bytes) -> list[tuple[bytes, int]]:
+        return self._index.datanet_use_records(datanet)
+
+    def children_of(self, record_id: bytes) -> list[bytes]:
+        if self._children is not None and record_id in self._children:
+            return self._children[record_id]
+        return self._index.children_of(record_id)
+
+    def children_of_many(self, record_ids: Sequence[bytes]) -> dict[bytes, list[bytes]]:
+        return {r: self.children_of(r) for r in record_ids}
+
+
+# ----------------------------------------------------------------------------- decoding helpers
+
+
+def _block_hash(registry: Registry, number: int) -> bytes | None:
+    """Hash of block ``number`` on the chain now, None if the chain has no such block."""
+    from web3.exceptions import BlockNotFound
+
+    if number < 0:
+        return None
+    try:
+        block = registry.w3.eth.get_block(number)
+    except BlockNotFound:
+        return None
+    except Exception as exc:
+        raise ChainError(f"cannot read block {number}: {exc}") from None
+    h = block.get("hash")
+    return None if h is None else bytes(h)
+
+
+def _addr(value: str) -> bytes:
+    return bytes.fromhex(value[2:])
+
+
+_WORD_64 = (64).to_bytes(32, "big")
+
+
+def _run_recorded(data: bytes) -> tuple[bytes, bytes]:
+    """(recorder, record) from RunRecorded's data ``abi.encode(address, bytes)``, sliced when it has
+    the canonical layout (what the contract emits), else through eth_abi."""
+    if len(data) >= 96 and data[32:64] == _WORD_64 and not any(data[:12]):
+        n = int.from_bytes(data[64:96], "big")
+        if len(data) == 96 + -(-n // 32) * 32:
+            return data[12:32], data[96 : 96 + n]
+    a = registry_abi().events["RunRecorded"]
+    from eth_abi import decode as abi_decode
+
+    recorder, record = abi_decode(list(a.data), data)
+    return _addr(recorder), bytes(record)
+
+
+def _datanet_used(data: bytes) -> tuple[int, int]:
+    """(version, weightPpm) from DatanetUsed's data ``abi.encode(uint64, uint32)``."""
+    if len(data) == 64:
+        version, weight = int.from_bytes(data[:32], "big"), int.from_bytes(data[32:], "big")
+        if version < 2**64 and weight < 2**32:
+            return version, weight
+    raise VerificationError("a DatanetUsed log has malformed data")
+
+
+def _model_version(record: bytes, rid: bytes) -> str:
+    """The modelVersion string of ``abi.encode(TrainingRun)`` bytes (read without a full decode)."""
+    try:
+        head = int.from_bytes(record[:32], "big")
+        at = head + int.from_bytes(record[head + 32 : head + 64], "big")
+        n = int.from_bytes(record[at : at + 32], "big")
+        if at + 32 + n > len(record):
+            raise ValueError("out of range")
+        return record[at + 32 : at + 32 + n].decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        raise VerificationError(f"record {_hex(rid)}: not an ABI-encoded TrainingRun") from None
+
+
+def _tree(ids: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the registry's Merkle tree over record ids, leaves first, root last."""
+    level = [leaf_hash(i) for i in ids]
+    levels = [level]
+    while len(level) > 1:
+        up = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            up.append(level[-1])
+        level = up
+        levels.append(level)
+    return levels
+
+
+def _path(levels: list[list[bytes]], index: int) -> list[bytes]:
+    """Sibling hashes from leaf ``index`` up to the root (as ``merkle.merkle_proof``), no hashing."""
+    proof: list[bytes] = []
+    for level in levels[:-1]:
+        if index ^ 1 < len(level):
+            proof.append(level[index ^ 1])
+        index //= 2
+    return proof
+
+
+def _split_levels(count: int, blob: bytes) -> list[list[bytes]] | None:
+    """The levels stored by :func:`_tree` for ``count`` leaves, or None if the blob does not fit."""
+    levels: list[list[bytes]] = []
+    at, n = 0, count
+    while n >= 1:
+        levels.append([blob[i : i + 32] for i in range(at, at + 32 * n, 32)])
+        at += 32 * n
+        if n == 1:
+            break
+        n = (n + 1) // 2
+    return levels if count >= 1 and at == len(blob) else None
+
+
+def _version_info(did: bytes, name: str, version: int, root: bytes, manifest: bytes, terms: bytes, contributors: str, block: int) -> DatanetVersionInfo:
+    terms_bytes = bytes(terms)
+    try:
+        parsed = json.loads(terms_bytes)
+    except (ValueError, UnicodeDecodeError):
+        parsed = None
+    return DatanetVersionInfo(
+        datanet_id=did,
+        name=name,
+        version=int(version),
+        content_root=bytes(root),
+        manifest_hash=bytes(manifest),
+        terms=parsed if isinstance(parsed, dict) else None,
+        terms_bytes=terms_bytes,
+        contributors=tuple((str(a), int(s)) for a, s in json.loads(contributors)),
+        block_number=int(block),
+    )
