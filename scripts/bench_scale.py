@@ -181,14 +181,20 @@ def main(argv: list[str] | None = None) -> int:
         start_block = w3.eth.block_number
         head = f'{{"jsonrpc":"2.0","id":1,"method":"eth_sendTransaction","params":[{{"from":"{owner.address}","to":"{reg.address}","gas":"'
         t = time.perf_counter()
+        mining = 0.0
         for k, b in enumerate(batches):
             body = (head + hex(b.gas) + '","data":"0x' + b.calldata.hex() + '"}]}').encode()
             reply = session.post(node.url, data=body, headers={"Content-Type": "application/json"}).json()
             if "error" in reply:
                 raise RuntimeError(f"batch {k}: {reply['error']}")
             if (k + 1) % WINDOW == 0:
+                tm = time.perf_counter()
                 rpc("evm_mine", [])
+                mining += time.perf_counter() - tm
+        tm = time.perf_counter()
         rpc("evm_mine", [])
+        mining += time.perf_counter() - tm
+        say(f"sending {time.perf_counter() - t - mining:.1f} s, mining {mining:.1f} s")
         end_block = int(rpc("eth_blockNumber", []), 16)  # type: ignore[arg-type]
         gas_total = sum(int(rpc("eth_getBlockByNumber", [hex(x), False])["gasUsed"], 16) for x in range(start_block + 1, end_block + 1))  # type: ignore[index]
         ingest_s = time.perf_counter() - t
@@ -239,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
             idx = Index(db)
             idx.sync(reg)
             results["index_sync_s"] = time.perf_counter() - t
-            results["index_lineage_ms"] = 1000 * timed(lambda: idx.lineage(deep_model, deep_version), 20)
+            # cold: a fresh Index (no cached records) for every query, as a new CLI process would have
+            results["index_lineage_ms"] = 1000 * timed(lambda: Index(db).lineage(deep_model, deep_version), 20)
+            results["index_lineage_warm_ms"] = 1000 * timed(lambda: idx.lineage(deep_model, deep_version), 20)
             results["index_reverse_ms"] = 1000 * timed(lambda: idx.models_trained_on("popular"), 3)
             say(f"index: sync {results['index_sync_s']:.1f} s; lineage {results['index_lineage_ms']:.2f} ms")
         except ImportError:
@@ -286,7 +294,7 @@ def table(r: dict[str, object]) -> str:
         f"| ingest into anvil (send, mine, gas accounted; node-side signing) | {g('ingest_rps')} records/s ({g('ingest_s', '{:.1f}')} s) | >= 40,000/s |",
         f"| local signing with eth-account (same batches) | {g('sign_rps')} records/s per core | |",
         f"| full index sync (SQLite, raw eth_abi decoding) | {g('index_sync_s', '{:.1f}')} s | < 30 s |",
-        f"| lineage of a 20-deep model, from the index | {g('index_lineage_ms', '{:.2f}')} ms | < 5 ms |",
+        f"| lineage of a 20-deep model, from the index (fresh process state / warm) | {g('index_lineage_ms', '{:.2f}')} ms / {g('index_lineage_warm_ms', '{:.2f}')} ms | < 5 ms |",
         f"| lineage of a 20-deep model, from raw logs | {g('logs_lineage_ms', '{:.0f}')} ms | |",
         f"| reverse query, DataNet used by {g('popular_users')} model versions, from the index | {g('index_reverse_ms', '{:.0f}')} ms | |",
         f"| reverse query, same, from raw logs | {g('logs_reverse_ms', '{:.0f}')} ms | |",

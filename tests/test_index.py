@@ -16,7 +16,9 @@ from provenance_ledger.canonical import decode_run, encode_run, record_id
 from provenance_ledger.chain import ANVIL_DEV_KEYS, connect, dev_keys
 from provenance_ledger.client import Registry
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
-from provenance_ledger.index import Index, _datanet_used, _model_version, _run_recorded
+from provenance_ledger.canonical import parse_record
+from provenance_ledger.errors import ValidationError
+from provenance_ledger.index import Index, _run_recorded
 
 from .conftest import make_run, seed_registry
 from .test_cli import Cli
@@ -124,7 +126,7 @@ def test_incremental_sync_reads_only_new_blocks(reg: Registry, tmp_path: Path) -
     runs = [reg.record_run(make_run("base", f"1.{i}", uses=[("alpha", 1, 400_000), ("beta", 1, 600_000)])) for i in range(3)]
     second = idx.sync(reg)
     assert second.from_block == first.to_block + 1
-    assert second.records == 3 and second.events == 9  # each: RunRecorded + 2 DatanetUsed
+    assert second.records == 3 and second.events == 3  # each run's RunRecorded (its uses and parents come from the record)
     assert second.blocks == second.to_block - first.to_block
     assert {r.record_id for r in idx.runs_of("base", "1.2")} == {runs[2].record_id}
     third = idx.sync(reg)
@@ -256,14 +258,14 @@ def test_fast_decoders_agree_with_eth_abi() -> None:
     decoded = events["RunRecorded"].decode([events["RunRecorded"].topic0, b"\0" * 32, b"\0" * 32, b"\0" * 32], data)
     recorder, got = _run_recorded(data)
     assert got == bytes(decoded["record"]) == record and "0x" + recorder.hex() == decoded["recorder"].lower()
-    assert _model_version(record, b"\0" * 32) == run.model_version == decode_run(record).model_version
-    uses = abi_encode(["uint64", "uint32"], [2**64 - 1, 1_000_000])
-    d = events["DatanetUsed"].decode([events["DatanetUsed"].topic0] + [b"\0" * 32] * 3, uses)
-    assert _datanet_used(uses) == (d["version"], d["weightPpm"])
-    with pytest.raises(VerificationError):
-        _model_version(b"\x00" * 31, b"\0" * 32)
-    with pytest.raises(VerificationError):
-        _datanet_used(b"\x00" * 63)
+    model_id, version, weights, parents, uses, details = parse_record(record)
+    assert version == run.model_version == decode_run(record).model_version
+    assert (model_id, weights, parents) == (run.model_id, run.weights_digest, run.parents)
+    assert uses == tuple((u.datanet_id, u.version, u.weight_ppm) for u in run.datanets)
+    with pytest.raises(ValidationError):
+        parse_record(b"\x00" * 31)
+    with pytest.raises(ValidationError):
+        parse_record(record + b"\x00" * 32)
 
 
 def test_missing_index_and_bad_arguments(tmp_path: Path) -> None:

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import keccak, to_checksum_address
 
 from .abi import registry_abi
-from .canonical import decode_run, model_version_key
+from .canonical import decode_run, model_version_key, parse_record
 from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from .errors import ChainError, NotFoundError, ValidationError, VerificationError
 from .lineage import Lineage, Usage, build_lineage, models_trained_on
@@ -229,7 +229,10 @@ class Index:
         elif int(schema) != SCHEMA_VERSION:
             raise ValidationError("index", f"{self.path} has schema {schema}, this version reads {SCHEMA_VERSION}: delete it and sync again")
         abi = registry_abi()
-        self._events = {e.topic0: e for e in abi.events.values()}
+        # DataNet uses and parent edges are read from the record bytes themselves (the contract derives
+        # its DatanetUsed/ParentUsed events from the same record): fetching those logs too would
+        # double what a sync downloads and decodes.
+        self._events = {e.topic0: e for e in abi.events.values() if e.name not in ("DatanetUsed", "ParentUsed")}
         self._cache: dict[bytes, RecordedRun] = {}
         self._trees: dict[bytes, list[list[bytes]]] = {}
 
@@ -433,9 +436,7 @@ class Index:
     def _ingest(self, registry: Registry, raw: list[Any], hi: int) -> int:
         """Decode one page of raw logs and write it in one transaction; returns new records."""
         ev = registry_abi().events
-        t_run, t_use, t_parent, t_anchor = (
-            ev["RunRecorded"].topic0, ev["DatanetUsed"].topic0, ev["ParentUsed"].topic0, ev["RunsAnchored"].topic0,
-        )
+        t_run, t_anchor = ev["RunRecorded"].topic0, ev["RunsAnchored"].topic0
         runs: list[list[Any]] = []
         uses: list[tuple[Any, ...]] = []
         parents: list[tuple[bytes, bytes]] = []
@@ -456,19 +457,22 @@ class Index:
             tx = bytes(log["transactionHash"])
             li = int(log["logIndex"])
             data = bytes(log["data"])
-            if t0 == t_use:
-                version, weight = _datanet_used(data)
-                uses.append((bytes(topics[1]), version, bytes(topics[3]), bytes(topics[2]), weight, li))
-            elif t0 == t_run:
+            if t0 == t_run:
                 recorder, record = _run_recorded(data)
                 rid = bytes(topics[3])
                 if keccak(record) != rid:
                     raise VerificationError(f"record {_hex(rid)}: logged bytes do not hash to its id (block {block})")
-                row = [rid, bytes(topics[1]), bytes(topics[2]), _model_version(record, rid), block, tx, li, record, recorder, None]
+                try:
+                    model_id, model_version, _, parent_ids, used, _ = parse_record(record)
+                except ValidationError as exc:
+                    raise VerificationError(f"record {_hex(rid)}: {exc}") from None
+                if model_id != bytes(topics[1]) or model_version_key(model_id, model_version) != bytes(topics[2]):
+                    raise VerificationError(f"record {_hex(rid)}: event topics disagree with the record")
+                uses.extend((did, v, rid, model_id, w, li) for did, v, w in used)
+                parents.extend((parent, rid) for parent in parent_ids)
+                row = [rid, model_id, bytes(topics[2]), model_version, block, tx, li, record, recorder, None]
                 runs.append(row)
                 batches.setdefault(tx, []).append(row)
-            elif t0 == t_parent:
-                parents.append((bytes(topics[1]), bytes(topics[2])))
             elif t0 == t_anchor:
                 root = bytes(topics[1])
                 count = int.from_bytes(data[:32], "big")
@@ -799,28 +803,6 @@ def _run_recorded(data: bytes) -> tuple[bytes, bytes]:
 
     recorder, record = abi_decode(list(a.data), data)
     return _addr(recorder), bytes(record)
-
-
-def _datanet_used(data: bytes) -> tuple[int, int]:
-    """(version, weightPpm) from DatanetUsed's data ``abi.encode(uint64, uint32)``."""
-    if len(data) == 64:
-        version, weight = int.from_bytes(data[:32], "big"), int.from_bytes(data[32:], "big")
-        if version < 2**64 and weight < 2**32:
-            return version, weight
-    raise VerificationError("a DatanetUsed log has malformed data")
-
-
-def _model_version(record: bytes, rid: bytes) -> str:
-    """The modelVersion string of ``abi.encode(TrainingRun)`` bytes (read without a full decode)."""
-    try:
-        head = int.from_bytes(record[:32], "big")
-        at = head + int.from_bytes(record[head + 32 : head + 64], "big")
-        n = int.from_bytes(record[at : at + 32], "big")
-        if at + 32 + n > len(record):
-            raise ValueError("out of range")
-        return record[at + 32 : at + 32 + n].decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        raise VerificationError(f"record {_hex(rid)}: not an ABI-encoded TrainingRun") from None
 
 
 def _tree(ids: Sequence[bytes]) -> list[list[bytes]]:
