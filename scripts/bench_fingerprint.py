@@ -34,6 +34,9 @@ from pathlib import Path
 
 from provenance_ledger.fingerprint import fingerprint
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_md import write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Fingerprint throughput"
 KiB, MiB = 1 << 10, 1 << 20
@@ -182,19 +185,6 @@ def table(rows: list[dict[str, object]], subset: list[dict[str, object]], *, rep
         "Python work holds the GIL, so a second worker does not help there."
     )
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, title: str, body: str) -> None:
-    """Replace (or append) the ``title`` section of ``path``, leaving every other section alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find(title)
-    block = f"{title}\n\n{body.rstrip()}\n"
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + block
-    else:
-        nxt = text.find("\n## ", start + len(title))
-        text = text[:start] + block + (text[nxt:] if nxt != -1 else "")
-    path.write_text(text)
 
 
 def main(argv: list[str] | None = None) -> int:

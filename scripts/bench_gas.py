@@ -26,6 +26,9 @@ from provenance_ledger.chain import EMBEDDED, connect, dev_keys
 from provenance_ledger.client import Registry
 from provenance_ledger.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchmarks_md import write_section  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Gas per record"
 
@@ -118,34 +121,6 @@ def table(rows: list[dict[str, object]]) -> str:
             f"| {r['mode']} | {r['batch']} | {r['bytes']:.0f} | {r['gas']:,.0f} | {r['floor']:,.0f} | {r['ratio']:.2f}x | {target} |"
         )
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, title: str, body: str) -> None:
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    start = text.find(title)
-    block = f"{title}\n\n{body}\n"
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + block
-    else:
-        nxt = text.find("\n## ", start + len(title))
-        text = text[:start] + block + (text[nxt + 1 :] if nxt != -1 else "")
-    path.write_text(text)
-
-
-NOTE = """Against the targets: a single record is at 1.29x its floor (target <= 1.3x: met);
-a batch of 100 is at ~1.28x (target <= 1.2x: missed by ~0.08x, about 3,700 gas per record above 1.2x).
-Where the gas above the floor goes, per record of a batch (from an opcode trace, `debug_traceTransaction`):
-- two `DatanetUsed` events, 2,387 gas each (4,774): they make "which models used DataNet D" a single
-  log filter, an index the floor does not count. Without them a batch of 100 would be at ~1.17x; we
-  keep them, because the reverse query from nothing but an RPC URL is a product requirement;
-- the `RunRecorded` envelope (recorder, offset and length words): 768;
-- checks (authorisation, DataNet versions, weights, duplicate, canonical encoding), loops, hashing of
-  the record and its version key: ~5,000 of plain opcodes.
-The record's bytes are not re-encoded: the contract checks that the calldata is the canonical ABI
-encoding (`NonCanonicalEncoding` otherwise) and copies it once, so one run has exactly one id.
-Anchored mode stores one slot per batch instead of one per record, so its floor is much lower and the
-same per-record work weighs more (1.6-1.7x), while its absolute cost per record is the lowest.
-"""
 
 
 def main(argv: list[str] | None = None) -> int:

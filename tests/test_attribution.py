@@ -22,57 +22,17 @@ from provenance_ledger.errors import ValidationError
 from provenance_ledger.lineage import Lineage, RunNode, UsedDatanet
 from provenance_ledger.records import DatanetUse, TrainingRun
 
+from .lineage_builders import h, lineage_of, make_datanet, run
+
+
+def dn(name: str, version: int = 1, contributors: Sequence[tuple[str, int]] = ()) -> DatanetVersionInfo:
+    return make_datanet(name, version=version, contributors=contributors)
+
+
 ALICE = to_checksum_address("0x" + "aa" * 20)
 BOB = to_checksum_address("0x" + "bb" * 20)
 CAROL = to_checksum_address("0x" + "cc" * 20)
 ZED = to_checksum_address("0x" + "dd" * 20)
-
-
-def h(text: str) -> bytes:
-    return keccak(text=text)
-
-
-def dn(name: str, version: int = 1, contributors: Sequence[tuple[str, int]] = ()) -> DatanetVersionInfo:
-    return DatanetVersionInfo(
-        datanet_id=h(name),
-        name=name,
-        version=version,
-        content_root=h(f"root {name}@{version}"),
-        manifest_hash=h(f"manifest {name}@{version}"),
-        terms={"spdx": "MIT"},
-        terms_bytes=b'{"spdx":"MIT"}',
-        contributors=tuple(contributors),
-        block_number=1,
-    )
-
-
-def run(model: str, version: str, uses: Sequence[tuple[DatanetVersionInfo, int]], parents: Sequence[RunNode] = ()) -> RunNode:
-    training = TrainingRun(
-        model_id=h(model),
-        model_version=version,
-        weights_digest=h(f"weights {model}@{version}"),
-        datanets=tuple(DatanetUse(datanet_id=i.datanet_id, version=i.version, weight_ppm=w) for i, w in uses),
-        parents=tuple(p.record_id for p in parents),
-    )
-    recorded = RecordedRun(
-        record_id=h(f"record {model}@{version}"),
-        run=training,
-        record=b"",
-        recorder="0x" + "11" * 20,
-        block_number=1,
-        tx_hash="0x" + "22" * 32,
-        log_index=0,
-    )
-    return RunNode(
-        recorded=recorded,
-        model_name=model,
-        datanets=tuple(UsedDatanet(use=u, info=i) for u, (i, _) in zip(training.datanets, uses, strict=True)),
-        parents=tuple(parents),
-    )
-
-
-def lineage_of(*runs: RunNode) -> Lineage:
-    return Lineage(model_name=runs[0].model_name, model_version=runs[0].recorded.run.model_version, runs=runs)
 
 
 def chain3() -> Lineage:

@@ -17,7 +17,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
 from .errors import ValidationError
-from .records import DatanetUse, Json, Partition, TrainingRun, details_fields
+from .records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
 
 DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
 TRAINING_RUN_TYPE = f"(bytes32,string,bytes32,bytes32[],{DATANET_USE_TYPE}[],bytes)"
@@ -37,6 +37,13 @@ def name_id(name: str) -> bytes:
     if not name:
         raise ValidationError("name", "must not be empty")
     return keccak(name.encode("utf-8"))
+
+
+def entity_id(value: str | bytes, field: str) -> bytes:
+    """A model or DataNet given by name, ``0x`` id or raw 32 bytes -> its 32-byte id."""
+    if isinstance(value, bytes) or (value.startswith("0x") and len(value) == 66):
+        return bytes32(value, field)
+    return name_id(value)
 
 
 def model_version_key(model_id: bytes, version: str) -> bytes:

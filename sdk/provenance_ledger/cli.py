@@ -636,9 +636,9 @@ def attribution_cmd(env: Env, as_json: bool, ref: str, amount: int | None, paren
 
 
 def reg_model_id(name: str) -> bytes:
-    from .client import _as_id
+    from .canonical import entity_id
 
-    return _as_id(name, "model")
+    return entity_id(name, "model")
 
 
 def _anchored(reg: Any, rid: bytes) -> bool:

@@ -19,7 +19,7 @@ from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
 from .abi import Event, registry_abi
-from .canonical import canonical_json, decode_run, encode_run, model_version_key, name_id, run_tuple
+from .canonical import canonical_json, decode_run, encode_run, entity_id, model_version_key, name_id, run_tuple
 from .chain import Receipt, Signer, explain, quantity
 from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from .lineage import Lineage, Usage, build_lineage, models_trained_on
@@ -61,15 +61,6 @@ class RawLog:
     block_number: int
     tx_hash: str
     log_index: int
-
-
-def _as_id(value: str | bytes, field: str) -> bytes:
-    """A model/DataNet given by name, 0x id or raw bytes -> its 32-byte id."""
-    if isinstance(value, bytes):
-        return bytes32(value, field)
-    if value.startswith("0x") and len(value) == 66:
-        return bytes32(value, field)
-    return name_id(value)
 
 
 class Registry:
@@ -160,14 +151,14 @@ class Registry:
         return int(self._call("anchorBlock", root)[0])
 
     def model_owner(self, model: str | bytes) -> str | None:
-        owner = self._call("modelOwner", _as_id(model, "model"))[0]
+        owner = self._call("modelOwner", entity_id(model, "model"))[0]
         return None if int(owner, 16) == 0 else to_checksum_address(owner)
 
     def can_record(self, model: str | bytes, account: str) -> bool:
-        return bool(self._call("canRecord", _as_id(model, "model"), account)[0])
+        return bool(self._call("canRecord", entity_id(model, "model"), account)[0])
 
     def datanet_state(self, datanet: str | bytes) -> tuple[str | None, int]:
-        owner, count = self._call("datanet", _as_id(datanet, "datanet"))
+        owner, count = self._call("datanet", entity_id(datanet, "datanet"))
         return (None if int(owner, 16) == 0 else to_checksum_address(owner)), int(count)
 
     def compute_record_id(self, run: TrainingRun) -> bytes:
@@ -181,10 +172,10 @@ class Registry:
         return name_id(name), self._result(r)
 
     def authorize_trainer(self, model: str | bytes, trainer: str) -> TxResult:
-        return self._result(self._transact("authorizeTrainer", _as_id(model, "model"), trainer))
+        return self._result(self._transact("authorizeTrainer", entity_id(model, "model"), trainer))
 
     def revoke_trainer(self, model: str | bytes, trainer: str) -> TxResult:
-        return self._result(self._transact("revokeTrainer", _as_id(model, "model"), trainer))
+        return self._result(self._transact("revokeTrainer", entity_id(model, "model"), trainer))
 
     def register_datanet(self, name: str) -> tuple[bytes, TxResult]:
         r = self._transact("registerDatanet", name)
@@ -200,7 +191,7 @@ class Registry:
         contributors: Sequence[tuple[str, int]] = (),
     ) -> tuple[int, TxResult]:
         """Publish the next version; returns (version number, tx)."""
-        datanet_id = _as_id(datanet, "datanet")
+        datanet_id = entity_id(datanet, "datanet")
         contribs = [(to_checksum_address(a), int(s)) for a, s in contributors]
         r = self._transact(
             "publishDatanetVersion",
@@ -425,11 +416,11 @@ class Registry:
 
     def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
         """Every run that produced ``model@version`` (verified)."""
-        mid = _as_id(model, "model")
+        mid = entity_id(model, "model")
         return self._unique(self.logs("RunRecorded", mid, model_version_key(mid, version)))
 
     def runs_of_model(self, model: str | bytes) -> list[RecordedRun]:
-        return self._unique(self.logs("RunRecorded", _as_id(model, "model")))
+        return self._unique(self.logs("RunRecorded", entity_id(model, "model")))
 
     def all_runs(self, progress: Progress | None = None) -> list[RecordedRun]:
         return self._unique(self.logs("RunRecorded", progress=progress))
@@ -500,17 +491,17 @@ class Registry:
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         if not self.logs("DatanetRegistered", did):
             raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} is not registered")
         return models_trained_on(self, did, version)
 
     def datanet_uses(self, datanet: str | bytes) -> list[RawLog]:
         """DatanetUsed logs of a DataNet (every run that trained on any of its versions)."""
-        return self.logs("DatanetUsed", _as_id(datanet, "datanet"))
+        return self.logs("DatanetUsed", entity_id(datanet, "datanet"))
 
     def model_info(self, model: str | bytes) -> ModelInfo:
-        mid = _as_id(model, "model")
+        mid = entity_id(model, "model")
         raws = self.logs("ModelRegistered", mid)
         if not raws:
             raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
@@ -538,7 +529,7 @@ class Registry:
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
         """Every published version of a DataNet, from its logs."""
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         name = self.datanet_name(did)
         out = []
         for raw in self.logs("DatanetVersionPublished", did):
@@ -564,7 +555,7 @@ class Registry:
         return out
 
     def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         if (did, version) not in self._versions:
             for v in self.datanet_versions(did):
                 self._versions[(did, v.version)] = v

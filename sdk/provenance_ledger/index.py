@@ -44,12 +44,11 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import keccak, to_checksum_address
 
 from .abi import registry_abi
-from .canonical import decode_run, model_version_key, parse_record
+from .canonical import decode_run, entity_id, model_version_key, parse_record
 from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from .errors import ChainError, NotFoundError, ValidationError, VerificationError
 from .lineage import Lineage, Usage, build_lineage, models_trained_on
 from .merkle import hash_pair, leaf_hash, verify_proof_of_id
-from .records import bytes32
 
 if TYPE_CHECKING:
     from .client import Registry
@@ -148,16 +147,6 @@ def default_path(chain_id: int) -> Path:
 
 def _hex(b: bytes) -> str:
     return "0x" + bytes(b).hex()
-
-
-def _as_id(value: str | bytes, field: str) -> bytes:
-    if isinstance(value, bytes):
-        return bytes32(value, field)
-    if value.startswith("0x") and len(value) == 66:
-        return bytes32(value, field)
-    from .canonical import name_id
-
-    return name_id(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -600,7 +589,7 @@ class Index:
 
     def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
         """Every run that produced ``model@version`` (verified), in recording order."""
-        mid = _as_id(model, "model")
+        mid = entity_id(model, "model")
         rows = self._db.execute(RUNS_OF_SQL, (model_version_key(mid, version),)).fetchall()
         return [self._verified(r) for r in rows]
 
@@ -638,11 +627,11 @@ class Index:
 
     def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
         """(record id, DataNet version) of every run that trained on ``datanet``, in recording order."""
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         return list(dict.fromkeys((bytes(r), int(v)) for r, v in self._db.execute(USES_SQL, (did,))))
 
     def model_info(self, model: str | bytes) -> ModelInfo:
-        mid = _as_id(model, "model")
+        mid = entity_id(model, "model")
         row = self._db.execute("SELECT name, owner, block FROM models WHERE model_id = ?", (mid,)).fetchone()
         if row is None:
             raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
@@ -658,7 +647,7 @@ class Index:
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
         """Every published version of a DataNet."""
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         name = self.datanet_name(did)
         rows = self._db.execute(
             "SELECT version, content_root, manifest_hash, terms, contributors, block FROM datanet_versions "
@@ -668,7 +657,7 @@ class Index:
         return [_version_info(did, name, *r) for r in rows]
 
     def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         row = self._db.execute(
             "SELECT version, content_root, manifest_hash, terms, contributors, block FROM datanet_versions "
             "WHERE datanet_id = ? AND version = ?",
@@ -680,12 +669,12 @@ class Index:
 
     def ancestors(self, model: str | bytes, version: str) -> list[bytes]:
         """Record ids of the runs of ``model@version`` and of every run above them (one query)."""
-        key = model_version_key(_as_id(model, "model"), version)
+        key = model_version_key(entity_id(model, "model"), version)
         return [bytes(r[0]) for r in self._db.execute(LINEAGE_SQL, {"key": key})]
 
     def descendants(self, datanet: str | bytes, version: int | None = None) -> list[bytes]:
         """Record ids of every run that used ``datanet`` (or one version) and every fine-tune below."""
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         if version is None:
             rows = self._db.execute(DESCENDANTS_SQL, {"datanet": did})
         else:
@@ -701,7 +690,7 @@ class Index:
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
-        did = _as_id(datanet, "datanet")
+        did = entity_id(datanet, "datanet")
         if self._db.execute("SELECT 1 FROM datanets WHERE datanet_id = ?", (did,)).fetchone() is None:
             raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} is not registered")
         ids = self.descendants(did, version)

@@ -43,7 +43,7 @@ def step_text(s: PreprocessingStep) -> str:
 def license_text(terms: dict | None) -> str:
     if not terms:
         return "unknown"
-    return str(terms.get("spdx") or terms.get("license") or "custom")
+    return str(terms.get("spdx") or "custom")
 
 
 def lineage_table(lin: Lineage) -> Table:
