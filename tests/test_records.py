@@ -135,3 +135,26 @@ def test_decode_encode_roundtrip(run: TrainingRun) -> None:
     again = decode_run(enc)
     assert encode_run(again) == enc
     assert again == run or encode_run(again) == enc  # floats like -0.0 canonicalise to 0
+
+
+any_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300) | st.text(max_size=6),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(any_json)
+def test_fast_canonical_json_check_agrees_with_rfc8785(value) -> None:
+    import rfc8785
+
+    from provenance_ledger.canonical import is_canonical_json
+
+    try:
+        canon = rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError:
+        return
+    assert is_canonical_json(value, canon)
+    assert not is_canonical_json(value, canon + b" ")

@@ -32,6 +32,32 @@ def canonical_json(value: Json) -> bytes:
         raise ValidationError("details", f"cannot be canonicalised: {exc}") from None
 
 
+def _plain(value: Json) -> bool:
+    """True when Python's compact, key-sorted JSON of ``value`` is already its RFC 8785 form: only
+    ASCII strings (so code-point and UTF-16 key order agree), integers within 2**53, and floats in
+    [1e-4, 1e16) that are not whole (where repr and ECMAScript print the same digits)."""
+    if value is None or isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= 2**53 - 1
+    if isinstance(value, float):
+        return 1e-4 <= abs(value) < 1e16 and not value.is_integer()
+    if isinstance(value, str):
+        return value.isascii()
+    if isinstance(value, list):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(k.isascii() and _plain(v) for k, v in value.items())
+    return False
+
+
+def is_canonical_json(value: Json, raw: bytes) -> bool:
+    """Whether ``raw`` is exactly the RFC 8785 form of ``value`` (fast path for plain values)."""
+    if _plain(value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode() == raw
+    return canonical_json(value) == raw
+
+
 def name_id(name: str) -> bytes:
     """Model or DataNet id: keccak256 of the UTF-8 name (as ``registerModel``/``registerDatanet``)."""
     if not name:
@@ -86,7 +112,7 @@ def run_from_tuple(value: tuple[Any, ...]) -> TrainingRun:
         raise ValidationError("details", f"is not JSON: {exc}") from None
     if not isinstance(parsed, Mapping):
         raise ValidationError("details", "must be a JSON object")
-    if canonical_json(parsed) != bytes(details):
+    if not is_canonical_json(parsed, bytes(details)):
         raise ValidationError("details", "is not in RFC 8785 canonical form")
     fields = details_fields(parsed)
     partitions: tuple[Partition, ...] = fields.pop("partitions") or tuple(Partition() for _ in uses)
