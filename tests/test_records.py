@@ -158,3 +158,12 @@ def test_fast_canonical_json_check_agrees_with_rfc8785(value) -> None:
         return
     assert is_canonical_json(value, canon)
     assert not is_canonical_json(value, canon + b" ")
+
+
+@given(st.binary(max_size=300))
+def test_fast_keccak_backend_is_keccak256(data: bytes) -> None:
+    from eth_utils import keccak as reference
+
+    from provenance_ledger.hashing import keccak as fast
+
+    assert fast(data) == reference(data)

@@ -14,7 +14,7 @@ from typing import Any
 
 import rfc8785
 from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from .hashing import keccak
 
 from .errors import ValidationError
 from .records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
+
+from .hashing import keccak
 from web3 import Web3
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint

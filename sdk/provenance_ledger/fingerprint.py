@@ -57,7 +57,7 @@ from functools import cached_property
 from typing import Any, Union
 
 import rfc8785
-from eth_utils import keccak
+from .hashing import keccak
 
 from .errors import NotFoundError, ValidationError, VerificationError
 from .records import bytes32

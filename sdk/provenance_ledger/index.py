@@ -41,7 +41,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
+
+from .hashing import keccak
 
 from .abi import registry_abi
 from .canonical import decode_run, entity_id, model_version_key, parse_record

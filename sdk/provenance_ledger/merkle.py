@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from eth_utils import keccak
+from .hashing import keccak
 
 from .errors import ValidationError
 

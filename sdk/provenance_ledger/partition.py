@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
-from eth_utils import keccak
+from .hashing import keccak
 
 from .errors import ValidationError
 from .fingerprint import FileEntry, Manifest
