@@ -167,3 +167,12 @@ def test_fast_keccak_backend_is_keccak256(data: bytes) -> None:
     from provenance_ledger.hashing import keccak as fast
 
     assert fast(data) == reference(data)
+
+
+@given(st.binary(min_size=32, max_size=32), st.text(max_size=80))
+def test_model_version_key_matches_abi_encoding(model_id: bytes, version: str) -> None:
+    from eth_abi import encode
+
+    from provenance_ledger.canonical import model_version_key
+
+    assert model_version_key(model_id, version) == keccak(encode(["bytes32", "string"], [model_id, version]))

@@ -73,8 +73,16 @@ def entity_id(value: str | bytes, field: str) -> bytes:
 
 
 def model_version_key(model_id: bytes, version: str) -> bytes:
-    """keccak256(abi.encode(modelId, modelVersion)): the indexed topic of a model version."""
-    return keccak(abi_encode(["bytes32", "string"], [model_id, version]))
+    """keccak256(abi.encode(modelId, modelVersion)): the indexed topic of a model version.
+
+    Encoded by hand (bytes32 ‖ offset 0x40 ‖ length ‖ UTF-8 padded to 32 bytes): the index computes
+    this for every record it syncs, and eth_abi takes ~45 us a call."""
+    data = version.encode("utf-8")
+    pad = -len(data) % 32
+    return keccak(bytes(model_id) + _OFFSET_0X40 + len(data).to_bytes(32, "big") + data + b"\0" * pad)
+
+
+_OFFSET_0X40 = (0x40).to_bytes(32, "big")
 
 
 def _use_tuple(u: DatanetUse) -> tuple[Any, ...]:
