@@ -33,6 +33,7 @@ Schema (ids and hashes are 32-byte BLOBs, addresses 20-byte BLOBs)::
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
@@ -547,7 +548,7 @@ class Index:
             record_id=rid,
             run=run,
             record=record,
-            recorder=to_checksum_address(bytes(recorder)),
+            recorder=_checksum(bytes(recorder)),
             block_number=int(block),
             tx_hash=_hex(tx),
             log_index=int(li),
@@ -773,6 +774,12 @@ def _block_hash(registry: Registry, number: int) -> bytes | None:
         raise ChainError(f"cannot read block {number}: {exc}") from None
     h = block.get("hash")
     return None if h is None else bytes(h)
+
+
+@functools.lru_cache(maxsize=65_536)
+def _checksum(address: bytes) -> str:
+    """EIP-55 form of a 20-byte address (a keccak per call: recorders repeat, so it is cached)."""
+    return to_checksum_address(address)
 
 
 def _addr(value: str) -> bytes:
