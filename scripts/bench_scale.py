@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import signal
 import statistics
 import sys
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite index (its path is printed)")
     args = parser.parse_args(argv)
     chains = max(1, args.records // DEPTH)
     n = chains * DEPTH
@@ -133,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"generated {n:,} records in {gen_s:.1f} s")
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-scale-"))
+    say(f"working in {workdir}")
     node = AnvilNode(extra_args=("--no-mining", "--gas-limit", "1000000000", "--prune-history")).start()
     try:
         w3 = connect(node.url, timeout=600)
@@ -277,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         results["anvil_peak_mib"] = rss_peak_kib(node.proc.pid) / 1024 if node.proc else 0  # type: ignore[union-attr]
     finally:
         node.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     body = table(results)
     print(body)
