@@ -19,6 +19,13 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
 
+    // ------------------------------------------------------------- files, JSON
+    function readFile(string calldata path) external view returns (string memory data);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
+    function parseJsonBytes32(string calldata json, string calldata key) external pure returns (bytes32);
+    function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
+    function toString(uint256 value) external pure returns (string memory);
+
     // ----------------------------------------------------------- expectations
     function expectRevert(bytes4 revertData) external;
     function expectRevert(bytes calldata revertData) external;
