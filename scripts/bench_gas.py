@@ -21,6 +21,7 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
+from provenance_ledger.bulk import calldata_gas
 from provenance_ledger.canonical import encode_run, name_id
 from provenance_ledger.chain import EMBEDDED, connect, dev_keys
 from provenance_ledger.client import Registry
@@ -56,11 +57,6 @@ def make_run(i: int, parent: bytes | None = None) -> TrainingRun:
         started_at=1_764_000_000 + i,
         ended_at=1_764_086_400 + i,
     )
-
-
-def calldata_gas(data: bytes) -> int:
-    zeros = data.count(0)
-    return 4 * zeros + 16 * (len(data) - zeros)
 
 
 def floor_per_record(record: bytes, batch: int, *, slot_per_record: bool = True) -> float:

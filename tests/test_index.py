@@ -343,14 +343,21 @@ def test_a_file_that_is_not_an_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_stored_tree_levels_give_the_registry_proofs(n: int) -> None:
     from eth_utils import keccak
 
-    from provenance_ledger.index import _path, _split_levels, _tree
-    from provenance_ledger.merkle import merkle_proof_of_id, merkle_root_of_ids
+    from provenance_ledger.index import _split_levels
+    from provenance_ledger.merkle import (
+        merkle_levels_of_ids,
+        merkle_proof_of_id,
+        merkle_root_of_ids,
+        proof_from_levels,
+        verify_proof_of_id,
+    )
 
     ids = [keccak(text=str(i)) for i in range(n)]
-    levels = _tree(ids)
+    levels = merkle_levels_of_ids(ids)
     assert levels[-1] == [merkle_root_of_ids(ids)]
     blob = b"".join(b"".join(level) for level in levels)
     assert _split_levels(n, blob) == levels
     assert _split_levels(n, blob + b"\0") is None and _split_levels(n + 1, blob) is None
     for i in (0, n // 2, n - 1):
-        assert _path(levels, i) == merkle_proof_of_id(ids, i)
+        assert proof_from_levels(levels, i) == merkle_proof_of_id(ids, i)
+        assert verify_proof_of_id(levels[-1][0], ids[i], proof_from_levels(levels, i))

@@ -88,6 +88,7 @@ class Registry:
         self._name_misses = 0
         self._receipts: dict[str, Any] = {}
         self._roots_ok: set[bytes] = set()
+        self._trees: dict[tuple[str, int], list[list[bytes]]] = {}
         self._versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
 
     # ------------------------------------------------------------- lifecycle
@@ -261,7 +262,7 @@ class Registry:
             topic_filter.pop()
         out: list[RawLog] = []
         total = max(end - start + 1, 1)
-        for lo, hi, raw in self._pages(topic_filter, start, end):
+        for _lo, hi, raw in self._pages(topic_filter, start, end):
             for log in raw:
                 args = ev.decode(list(log["topics"]), bytes(log["data"]))
                 out.append(
@@ -269,7 +270,6 @@ class Registry:
                 )
             if progress is not None:
                 progress(hi - start + 1, total)
-            del lo
         return out
 
     def _pages(
@@ -370,7 +370,7 @@ class Registry:
 
     def _anchor_proof(self, raw: RawLog, rid: bytes) -> tuple[bytes, tuple[bytes, ...]]:
         """Rebuild the anchored batch of ``raw``'s transaction and prove ``rid`` against its stored root."""
-        from .merkle import merkle_proof_of_id, merkle_root_of_ids, verify_proof_of_id
+        from .merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
 
         logs = self._receipt_logs(raw.tx_hash)
         rec_ev, anc_ev = self.abi.events["RunRecorded"], self.abi.events["RunsAnchored"]
@@ -382,12 +382,18 @@ class Registry:
             if t0 == rec_ev.topic0:
                 batch.append(topics[3])
             elif t0 == anc_ev.topic0 and log_index > raw.log_index:
-                count = int(anc_ev.decode(topics, data)["count"])
-                ids = batch[-count:]
-                root = merkle_root_of_ids(ids)
+                levels = self._trees.get((raw.tx_hash, log_index))
+                if levels is None:  # one tree per batch, however many of its records are read
+                    count = int(anc_ev.decode(topics, data)["count"])
+                    levels = self._trees[(raw.tx_hash, log_index)] = merkle_levels_of_ids(batch[-count:])
+                root = levels[-1][0]
                 if root != topics[1]:
                     raise VerificationError(f"record {_hex(rid)}: batch does not rebuild its anchored root")
-                proof = tuple(merkle_proof_of_id(ids, ids.index(rid)))
+                try:
+                    index = levels[0].index(leaf_hash(rid))
+                except ValueError:
+                    raise VerificationError(f"record {_hex(rid)}: not in its anchored batch") from None
+                proof = tuple(proof_from_levels(levels, index))
                 if root not in self._roots_ok and self.anchor_block(root) != 0:
                     self._roots_ok.add(root)
                 if root not in self._roots_ok or not verify_proof_of_id(root, rid, proof):

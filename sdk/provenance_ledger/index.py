@@ -51,7 +51,7 @@ from .canonical import decode_run, entity_id, model_version_key, parse_record
 from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from .errors import ChainError, NotFoundError, ValidationError, VerificationError
 from .lineage import Lineage, Usage, build_lineage, models_trained_on
-from .merkle import hash_pair, leaf_hash, verify_proof_of_id
+from .merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
 
 if TYPE_CHECKING:
     from .client import Registry
@@ -470,7 +470,7 @@ class Index:
                 count = int.from_bytes(data[:32], "big")
                 batch = batches.get(tx, [])[-count:] if count else []
                 ids = [r[0] for r in batch]
-                levels = _tree(ids) if ids and len(ids) == count else None
+                levels = merkle_levels_of_ids(ids) if ids and len(ids) == count else None
                 if levels is None or levels[-1] != [root]:
                     raise VerificationError(f"anchored batch {_hex(root)} (block {block}) does not rebuild its root")
                 for r in batch:
@@ -577,7 +577,7 @@ class Index:
             index = levels[0].index(leaf_hash(rid))
         except ValueError:
             raise VerificationError(f"record {_hex(rid)}: not in its anchored batch {_hex(root)}") from None
-        proof = _path(levels, index)
+        proof = proof_from_levels(levels, index)
         if not verify_proof_of_id(root, rid, proof):  # the stored tree is only trusted through this
             raise VerificationError(f"record {_hex(rid)}: proof does not reach its anchored root")
         return tuple(proof)
@@ -803,31 +803,8 @@ def _run_recorded(data: bytes) -> tuple[bytes, bytes]:
     return _addr(recorder), bytes(record)
 
 
-def _tree(ids: Sequence[bytes]) -> list[list[bytes]]:
-    """Every level of the registry's Merkle tree over record ids, leaves first, root last."""
-    level = [leaf_hash(i) for i in ids]
-    levels = [level]
-    while len(level) > 1:
-        up = [hash_pair(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            up.append(level[-1])
-        level = up
-        levels.append(level)
-    return levels
-
-
-def _path(levels: list[list[bytes]], index: int) -> list[bytes]:
-    """Sibling hashes from leaf ``index`` up to the root (as ``merkle.merkle_proof``), no hashing."""
-    proof: list[bytes] = []
-    for level in levels[:-1]:
-        if index ^ 1 < len(level):
-            proof.append(level[index ^ 1])
-        index //= 2
-    return proof
-
-
 def _split_levels(count: int, blob: bytes) -> list[list[bytes]] | None:
-    """The levels stored by :func:`_tree` for ``count`` leaves, or None if the blob does not fit."""
+    """The levels stored by :func:`merkle_levels_of_ids` for ``count`` leaves, or None if the blob does not fit."""
     levels: list[list[bytes]] = []
     at, n = 0, count
     while n >= 1:

@@ -56,27 +56,35 @@ def _next_level(level: list[bytes]) -> list[bytes]:
     return up
 
 
+def merkle_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the tree over already-hashed ``leaves``: the leaves first, ``[root]`` last."""
+    levels = [_check_leaves(leaves, "leaves")]
+    while len(levels[-1]) > 1:
+        levels.append(_next_level(levels[-1]))
+    return levels
+
+
+def proof_from_levels(levels: Sequence[Sequence[bytes]], index: int) -> list[bytes]:
+    """Sibling hashes from leaf ``index`` up to the root (levels where the node is carried up add none)."""
+    width = len(levels[0])
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < width:
+        raise ValidationError("index", f"must be an integer in 0..{width - 1}, got {index!r}")
+    proof: list[bytes] = []
+    for level in levels[:-1]:
+        if index ^ 1 < len(level):
+            proof.append(level[index ^ 1])
+        index //= 2
+    return proof
+
+
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
     """Root of already-hashed 32-byte ``leaves`` in the given order (a single leaf is its own root)."""
-    level = _check_leaves(leaves, "leaves")
-    while len(level) > 1:
-        level = _next_level(level)
-    return level[0]
+    return merkle_levels(leaves)[-1][0]
 
 
 def merkle_proof(leaves: Sequence[bytes], index: int) -> list[bytes]:
     """Sibling hashes from leaf ``index`` up to the root (levels where the node is carried up add none)."""
-    level = _check_leaves(leaves, "leaves")
-    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(level):
-        raise ValidationError("index", f"must be an integer in 0..{len(level) - 1}, got {index!r}")
-    proof: list[bytes] = []
-    while len(level) > 1:
-        sibling = index ^ 1
-        if sibling < len(level):
-            proof.append(level[sibling])
-        level = _next_level(level)
-        index //= 2
-    return proof
+    return proof_from_levels(merkle_levels(leaves), index)
 
 
 def verify_proof(root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
@@ -85,6 +93,11 @@ def verify_proof(root: bytes, leaf: bytes, proof: Sequence[bytes]) -> bool:
     for i, sibling in enumerate(proof):
         node = hash_pair(node, _check32(sibling, f"proof[{i}]"))
     return node == _check32(root, "root")
+
+
+def merkle_levels_of_ids(ids: Sequence[bytes]) -> list[list[bytes]]:
+    """Every level of the tree ``anchorRuns`` builds over raw record ids (leaf-hashed first)."""
+    return merkle_levels([leaf_hash(x) for x in _check_leaves(ids, "ids")])
 
 
 def merkle_root_of_ids(ids: Sequence[bytes]) -> bytes:
