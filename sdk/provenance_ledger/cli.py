@@ -369,10 +369,11 @@ def record(env: Env, as_json: bool, keystore: str | None, run_file: str, dry_run
     """Record the training run described in RUN_FILE (idempotent: re-recording returns the same hash)."""
     from .canonical import encode_run, record_id
 
-    resolve = None
-    if not dry_run or _has_named_parents(run_file):
-        reg_for_read = env.registry()
-        resolve = lambda m, v: _resolve_parent(reg_for_read, m, v)  # noqa: E731
+    reader = functools.cache(env.registry)  # connects only if a parent is named model@version, once
+
+    def resolve(model: str, version: str) -> bytes:
+        return _resolve_parent(reader(), model, version)
+
     run = load_run_file(run_file, resolve)
     if dry_run:
         enc = encode_run(run)
@@ -393,10 +394,6 @@ def record(env: Env, as_json: bool, keystore: str | None, run_file: str, dry_run
             tx_line(f"Recorded run {_hex(res.record_id)}", res.tx)
 
     emit(data, as_json, human)
-
-
-def _has_named_parents(path: str) -> bool:
-    return "@" in Path(path).read_text()
 
 
 def _resolve_parent(reg: Any, model_name: str, version: str) -> bytes:
