@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from provenance_ledger.fingerprint import fingerprint
+from provenance_ledger.local.fingerprint import fingerprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import write_section  # noqa: E402

@@ -21,11 +21,11 @@ from pathlib import Path
 from eth_account import Account
 from eth_utils import keccak
 
-from provenance_ledger.bulk import calldata_gas
-from provenance_ledger.canonical import encode_run, name_id
-from provenance_ledger.chain import EMBEDDED, connect, dev_keys
-from provenance_ledger.client import Registry
-from provenance_ledger.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
+from provenance_ledger.chain.bulk import calldata_gas
+from provenance_ledger.core.canonical import encode_run, name_id
+from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchmarks_md import write_section  # noqa: E402

@@ -32,12 +32,12 @@ import requests
 from eth_account import Account
 from eth_utils import keccak
 
-from provenance_ledger.bulk import BulkSender, calldata_gas, plan_batches
-from provenance_ledger.canonical import encode_run, name_id
-from provenance_ledger.chain import ANVIL_DEV_KEYS, connect
-from provenance_ledger.client import Registry
-from provenance_ledger.merkle import merkle_root_of_ids
-from provenance_ledger.records import DatanetUse, PreprocessingStep, TrainingRun
+from provenance_ledger.chain.bulk import BulkSender, calldata_gas, plan_batches
+from provenance_ledger.core.canonical import encode_run, name_id
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.merkle import merkle_root_of_ids
+from provenance_ledger.core.records import DatanetUse, PreprocessingStep, TrainingRun
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         # 5. index sync, lineage and reverse queries
         deep_model, deep_version = "model-00000", f"{0 // MODELS}.{DEPTH - 1}"
         try:
-            from provenance_ledger.index import Index  # the local SQLite index
+            from provenance_ledger.index.store import Index  # the local SQLite index
 
             db = workdir / "index.sqlite"
             t = time.perf_counter()

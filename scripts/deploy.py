@@ -18,9 +18,9 @@ import os
 import sys
 from pathlib import Path
 
-from provenance_ledger.abi import registry_abi
-from provenance_ledger.chain import Signer, connect, load_account
-from provenance_ledger.client import Registry
+from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.chain.rpc import Signer, connect, load_account
+from provenance_ledger.chain.client import Registry
 from provenance_ledger.errors import ProvenanceError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,9 +11,9 @@ import json
 import sys
 from pathlib import Path
 
-from provenance_ledger.canonical import encode_run, model_version_key, record_id, name_id
-from provenance_ledger.hashing import keccak
-from provenance_ledger.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
+from provenance_ledger.core.canonical import encode_run, model_version_key, record_id, name_id
+from provenance_ledger.core.hashing import keccak
+from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "records.json"
 

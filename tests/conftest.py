@@ -13,10 +13,10 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from provenance_ledger.canonical import name_id
-from provenance_ledger.chain import EMBEDDED, connect, dev_keys
-from provenance_ledger.client import Registry
-from provenance_ledger.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
+from provenance_ledger.core.canonical import name_id
+from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 ROOT = Path(__file__).resolve().parent.parent
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"

@@ -8,9 +8,9 @@ from typing import Any
 import rfc8785
 from eth_utils import keccak
 
-from provenance_ledger.entries import DatanetVersionInfo, RecordedRun
-from provenance_ledger.lineage import Lineage, RunNode, UsedDatanet
-from provenance_ledger.records import DatanetUse, TrainingRun
+from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.core.lineage import Lineage, RunNode, UsedDatanet
+from provenance_ledger.core.records import DatanetUse, TrainingRun
 
 MIT = {"spdx": "MIT"}
 

@@ -11,16 +11,16 @@ from eth_utils import keccak, to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
-from provenance_ledger.attribution import (
+from provenance_ledger.core.attribution import (
     PARENT_SHARE_PPM,
     attribution,
     largest_remainder,
     split,
 )
-from provenance_ledger.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
 from provenance_ledger.errors import ValidationError
-from provenance_ledger.lineage import Lineage, RunNode, UsedDatanet
-from provenance_ledger.records import DatanetUse, TrainingRun
+from provenance_ledger.core.lineage import Lineage, RunNode, UsedDatanet
+from provenance_ledger.core.records import DatanetUse, TrainingRun
 
 from .lineage_builders import h, lineage_of, make_datanet, run
 

@@ -21,16 +21,16 @@ from eth_account import Account
 from eth_utils import keccak
 from rich.console import Console
 
-from provenance_ledger.attribution import attribution, split
-from provenance_ledger.audit import build_report, pct, render_html, write_report
-from provenance_ledger.canonical import name_id
-from provenance_ledger.chain import ANVIL_DEV_KEYS, connect
-from provenance_ledger.client import Registry
-from provenance_ledger.demo import _T0, run_demo
+from provenance_ledger.core.attribution import attribution, split
+from provenance_ledger.report.audit import build_report, pct, render_html, write_report
+from provenance_ledger.core.canonical import name_id
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.cli.demo import _T0, run_demo
 from provenance_ledger.errors import ValidationError
-from provenance_ledger.licensing import check_use
-from provenance_ledger.lineage import Lineage
-from provenance_ledger.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
+from provenance_ledger.core.licensing import check_use
+from provenance_ledger.core.lineage import Lineage
+from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 from .conftest import AnvilNode, make_run, seed_registry
 
@@ -371,6 +371,6 @@ def test_audit_command(tmp_path: Path, anvil: AnvilNode) -> None:
 
 
 def test_audit_module_imports_on_its_own() -> None:
-    code = "import provenance_ledger.cli_audit as m, provenance_ledger.cli as c; assert c.cli.commands['audit'] is m.audit"
+    code = "import provenance_ledger.cli.audit as m, provenance_ledger.cli.app as c; assert c.cli.commands['audit'] is m.audit"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from provenance_ledger.bulk import MAX_TX_BYTES, BulkSender, batch_calldata, plan_batches
-from provenance_ledger.canonical import encode_run, record_id, run_tuple
-from provenance_ledger.client import Registry
+from provenance_ledger.chain.bulk import MAX_TX_BYTES, BulkSender, batch_calldata, plan_batches
+from provenance_ledger.core.canonical import encode_run, record_id, run_tuple
+from provenance_ledger.chain.client import Registry
 
 from .conftest import make_run
 

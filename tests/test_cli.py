@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance_ledger.chain import ANVIL_DEV_KEYS
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS
 
 from .conftest import AnvilNode
 

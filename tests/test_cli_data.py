@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from provenance_ledger.fingerprint import FileEntry, FileProof, Manifest, content_root, fingerprint, verify_file_proof, weights_digest
-from provenance_ledger.partition import select_partition
-from provenance_ledger.records import Partition
+from provenance_ledger.core.manifest import FileEntry, FileProof, Manifest, content_root, verify_file_proof
+from provenance_ledger.local.fingerprint import fingerprint, weights_digest
+from provenance_ledger.core.partition import select_partition
+from provenance_ledger.core.records import Partition
 
 from .conftest import AnvilNode
 from .test_cli import Cli

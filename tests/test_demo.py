@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from provenance_ledger.demo import run_demo
+from provenance_ledger.cli.demo import run_demo
 
 
 def test_demo_answers_with_the_complete_lineage(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from provenance_ledger.chain import ANVIL_DEV_KEYS, connect
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
 
 pytestmark = pytest.mark.anvil
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "deploy.py"

@@ -14,22 +14,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
-from provenance_ledger.fingerprint import (
+from provenance_ledger.core.manifest import (
     FileEntry,
     FileProof,
     Manifest,
     check_manifest,
-    collect,
     content_root,
     diff,
     file_proof,
-    fingerprint,
     node_hash,
-    verify_data,
     verify_file_proof,
-    weights_digest,
 )
-from provenance_ledger.merkle import (
+from provenance_ledger.local.fingerprint import collect, fingerprint, verify_data, weights_digest
+from provenance_ledger.core.merkle import (
     hash_pair,
     leaf_hash,
     merkle_proof,
@@ -39,8 +36,8 @@ from provenance_ledger.merkle import (
     verify_proof,
     verify_proof_of_id,
 )
-from provenance_ledger.partition import PPM, draw, in_partition, select, select_partition
-from provenance_ledger.records import Partition
+from provenance_ledger.core.partition import PPM, draw, in_partition, select, select_partition
+from provenance_ledger.core.records import Partition
 
 from .conftest import make_run
 
@@ -122,7 +119,7 @@ def test_merkle_proof_verifies_for_every_index(ids: list[bytes], data: st.DataOb
 
 def test_merkle_matches_the_contract(registry) -> None:
     """Batches of odd and even sizes: anchorRuns' stored root and verifyAnchored agree with merkle.py."""
-    from provenance_ledger.canonical import record_id
+    from provenance_ledger.core.canonical import record_id
 
     for n in (1, 2, 3, 5, 6, 7):
         runs = [make_run("base", f"m{n}.{i}") for i in range(n)]
@@ -352,7 +349,7 @@ def test_bad_inputs_name_the_path(tmp_path: Path) -> None:
 def test_unreadable_file_is_an_error_naming_it(tree: Path, monkeypatch: pytest.MonkeyPatch, workers: int, size: int) -> None:
     import builtins
 
-    import provenance_ledger.fingerprint as fp
+    import provenance_ledger.local.fingerprint as fp
 
     (tree / "b" / "c.bin").write_bytes(b"x" * size)  # small files and chunked large files take different paths
     real_os_open = os.open
@@ -378,7 +375,7 @@ def test_unreadable_file_is_an_error_naming_it(tree: Path, monkeypatch: pytest.M
 
 
 def test_large_files_are_hashed_in_chunks(tmp_path: Path) -> None:
-    from provenance_ledger.fingerprint import CHUNK_SIZE
+    from provenance_ledger.local.fingerprint import CHUNK_SIZE
 
     data = os.urandom(CHUNK_SIZE * 2 + 123)
     for name, blob in {"exact": data[:CHUNK_SIZE], "below": data[: CHUNK_SIZE - 1], "big": data}.items():
@@ -389,7 +386,7 @@ def test_large_files_are_hashed_in_chunks(tmp_path: Path) -> None:
 
 
 def test_a_file_that_changes_while_read_is_an_error(tree: Path) -> None:
-    import provenance_ledger.fingerprint as fp
+    import provenance_ledger.local.fingerprint as fp
 
     for stale_size in (5, 7, 3 << 20):  # the stat said otherwise: shrunk, grew, or chunked path
         with pytest.raises(ValidationError, match="changed while being fingerprinted"):

@@ -11,14 +11,14 @@ import pytest
 from eth_abi import encode as abi_encode
 from eth_account import Account
 
-from provenance_ledger.abi import registry_abi
-from provenance_ledger.canonical import decode_run, encode_run, record_id
-from provenance_ledger.chain import ANVIL_DEV_KEYS, connect, dev_keys
-from provenance_ledger.client import Registry
+from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.core.canonical import decode_run, encode_run, record_id
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect, dev_keys
+from provenance_ledger.chain.client import Registry
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
-from provenance_ledger.canonical import parse_record
+from provenance_ledger.core.canonical import parse_record
 from provenance_ledger.errors import ValidationError
-from provenance_ledger.index import Index, _run_recorded
+from provenance_ledger.index.store import Index, _run_recorded
 
 from .conftest import make_run, seed_registry
 from .test_cli import Cli
@@ -343,8 +343,8 @@ def test_a_file_that_is_not_an_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_stored_tree_levels_give_the_registry_proofs(n: int) -> None:
     from eth_utils import keccak
 
-    from provenance_ledger.index import _split_levels
-    from provenance_ledger.merkle import (
+    from provenance_ledger.index.store import _split_levels
+    from provenance_ledger.core.merkle import (
         merkle_levels_of_ids,
         merkle_proof_of_id,
         merkle_root_of_ids,

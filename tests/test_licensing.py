@@ -10,18 +10,18 @@ import pytest
 import rfc8785
 from eth_utils import keccak
 
-from provenance_ledger.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
 from provenance_ledger.errors import ValidationError
-from provenance_ledger.licensing import (
+from provenance_ledger.core.licensing import (
     LicenseTerms,
     check_use,
     make_terms,
     parse_terms,
     rules_table,
 )
-from provenance_ledger import licensing
-from provenance_ledger.lineage import Lineage, RunNode, UsedDatanet
-from provenance_ledger.records import DatanetUse, TrainingRun
+from provenance_ledger.core import licensing
+from provenance_ledger.core.lineage import Lineage, RunNode, UsedDatanet
+from provenance_ledger.core.records import DatanetUse, TrainingRun
 
 from .lineage_builders import h, lineage_of, make_datanet, run
 

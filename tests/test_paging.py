@@ -14,11 +14,11 @@ from web3 import Web3
 from web3.middleware import Web3Middleware
 from web3.providers import HTTPProvider, JSONBaseProvider
 
-from provenance_ledger.abi import registry_abi
-from provenance_ledger.chain import connect, dev_keys
-from provenance_ledger.client import Registry
+from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.chain.rpc import connect, dev_keys
+from provenance_ledger.chain.client import Registry
 from provenance_ledger.errors import ChainError
-from provenance_ledger.index import Index
+from provenance_ledger.index.store import Index
 
 from .conftest import make_run, seed_registry
 

@@ -7,9 +7,9 @@ from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance_ledger.canonical import decode_run, encode_run, name_id, record_id
+from provenance_ledger.core.canonical import decode_run, encode_run, name_id, record_id
 from provenance_ledger.errors import ProvenanceError, ValidationError
-from provenance_ledger.records import (
+from provenance_ledger.core.records import (
     CodeRef,
     DatanetUse,
     Partition,
@@ -150,7 +150,7 @@ any_json = st.recursive(
 def test_fast_canonical_json_check_agrees_with_rfc8785(value) -> None:
     import rfc8785
 
-    from provenance_ledger.canonical import is_canonical_json
+    from provenance_ledger.core.canonical import is_canonical_json
 
     try:
         canon = rfc8785.dumps(value)
@@ -164,7 +164,7 @@ def test_fast_canonical_json_check_agrees_with_rfc8785(value) -> None:
 def test_fast_keccak_backend_is_keccak256(data: bytes) -> None:
     from eth_utils import keccak as reference
 
-    from provenance_ledger.hashing import keccak as fast
+    from provenance_ledger.core.hashing import keccak as fast
 
     assert fast(data) == reference(data)
 
@@ -173,6 +173,6 @@ def test_fast_keccak_backend_is_keccak256(data: bytes) -> None:
 def test_model_version_key_matches_abi_encoding(model_id: bytes, version: str) -> None:
     from eth_abi import encode
 
-    from provenance_ledger.canonical import model_version_key
+    from provenance_ledger.core.canonical import model_version_key
 
     assert model_version_key(model_id, version) == keccak(encode(["bytes32", "string"], [model_id, version]))

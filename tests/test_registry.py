@@ -6,8 +6,8 @@ import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 
-from provenance_ledger.canonical import encode_run, name_id, record_id, run_tuple
-from provenance_ledger.client import Registry
+from provenance_ledger.core.canonical import encode_run, name_id, record_id, run_tuple
+from provenance_ledger.chain.client import Registry
 from provenance_ledger.errors import ContractRevertError, NotFoundError, VerificationError
 
 from .conftest import make_run

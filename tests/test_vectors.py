@@ -6,9 +6,9 @@ import json
 import sys
 from pathlib import Path
 
-from provenance_ledger.canonical import decode_run, encode_run, model_version_key
-from provenance_ledger.client import Registry
-from provenance_ledger.hashing import keccak
+from provenance_ledger.core.canonical import decode_run, encode_run, model_version_key
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.hashing import keccak
 
 ROOT = Path(__file__).resolve().parent.parent
 VECTORS = ROOT / "tests" / "vectors" / "records.json"

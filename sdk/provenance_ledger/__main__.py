@@ -1,3 +1,3 @@
-from .cli import main
+from provenance_ledger.cli.app import main
 
 main()

@@ -78,9 +78,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from .entries import DatanetVersionInfo
-from .errors import ValidationError
-from .lineage import Lineage, RunNode
+from provenance_ledger.core.entries import DatanetVersionInfo
+from provenance_ledger.errors import ValidationError
+from provenance_ledger.core.lineage import Lineage, RunNode
 
 ALLOWED = "allowed"
 NEEDS_REVIEW = "needs-review"

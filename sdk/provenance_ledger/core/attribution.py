@@ -41,10 +41,10 @@ from typing import Any, TypeVar
 
 from eth_utils import to_checksum_address
 
-from .entries import DatanetVersionInfo
-from .errors import ValidationError
-from .lineage import Lineage, RunNode
-from .records import WEIGHT_TOTAL
+from provenance_ledger.core.entries import DatanetVersionInfo
+from provenance_ledger.errors import ValidationError
+from provenance_ledger.core.lineage import Lineage, RunNode
+from provenance_ledger.core.records import WEIGHT_TOTAL
 
 PARENT_SHARE_PPM = 500_000
 """Default share of a fine-tune's credit passed to its parent models, in parts per million."""

@@ -1,10 +1,6 @@
 """`provenance audit`: write the audit report of a model version (audit.json + audit.html).
 
-Registered on the ``provenance`` group by the last lines of :mod:`provenance_ledger.cli`, which
-import :data:`audit` from here. The command needs ``chain_options`` from that module, so it is built
-on first use: importing this module on its own (before the CLI) works too, because the CLI's
-``from .cli_audit import audit``, made while this module is still importing the CLI, is answered by
-the module ``__getattr__`` below.
+Added to the ``provenance`` group by :mod:`provenance_ledger.cli.app`.
 """
 
 from __future__ import annotations
@@ -14,8 +10,9 @@ from typing import Any
 
 import click
 
-from .attribution import PARENT_SHARE_PPM, PPM
-from .licensing import USES
+from provenance_ledger.cli._common import chain_options, console, emit, split_ref
+from provenance_ledger.core.attribution import PARENT_SHARE_PPM, PPM
+from provenance_ledger.core.licensing import USES
 
 _EPILOG = (
     "Examples:\n\n\b\n    provenance audit acme-support@1.1 --out audit/\n"
@@ -41,8 +38,7 @@ def _audit(
     """Audit report of MODEL@VERSION: its complete lineage drawn as a graph, every run and its
     preprocessing, the licence verdict with the deciding clauses, the attribution notices and
     share-alike obligations owed, the shares per DataNet version and contributor, and a reward split."""
-    from .audit import build_report, write_report
-    from .cli import console, emit, split_ref
+    from provenance_ledger.report.audit import build_report, write_report
 
     name, version = split_ref(ref, "MODEL@VERSION")
     reg = env.registry()
@@ -66,25 +62,11 @@ def _audit(
     emit({"json": str(json_path), "html": str(html_path), "decision": report["license"]["decision"]}, as_json, human)
 
 
-_command: click.Command | None = None
-
-
 def _build() -> click.Command:
-    global _command
-    from .cli import chain_options  # defined before the CLI's last lines import this module
-
-    if _command is None:
-        fn: Any = _audit
-        for param in reversed(_PARAMS):
-            fn = param(fn)
-        _command = click.command("audit", epilog=_EPILOG)(chain_options(fn))
-    return _command
-
-
-def __getattr__(name: str) -> Any:
-    if name == "audit":
-        return _build()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    fn: Any = _audit
+    for param in reversed(_PARAMS):
+        fn = param(fn)
+    return click.command("audit", epilog=_EPILOG)(chain_options(fn))
 
 
 audit: click.Command = _build()

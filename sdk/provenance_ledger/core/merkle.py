@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .hashing import keccak
+from provenance_ledger.core.hashing import keccak
 
-from .errors import ValidationError
+from provenance_ledger.errors import ValidationError
 
 
 def _check32(value: object, field: str) -> bytes:

@@ -1,8 +1,6 @@
 """Reproducibility commands: `provenance datanet fingerprint`, `provenance verify-data`, `provenance verify-model`.
 
-Registered by the last lines of :mod:`provenance_ledger.cli` through :func:`register`. This module
-does not import the CLI at import time (it needs ``chain_options`` from it, so the commands are
-built inside :func:`register`), hence it can be imported on its own too.
+Added to the CLI's groups by :mod:`provenance_ledger.cli.app` through :func:`register`.
 
 A local *manifest store* (``.provenance/manifests/<manifest hash hex>.json`` under the current
 directory; ``$PROVENANCE_MANIFESTS`` overrides the folder) keeps the manifests that
@@ -22,17 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .errors import NotFoundError, ProvenanceError, ValidationError, VerificationError
+from provenance_ledger.cli._common import chain_options, console, emit, fingerprint_paths, split_ref
+from provenance_ledger.errors import NotFoundError, ValidationError
+from provenance_ledger.local.manifests import check_given, published_manifest, read_manifest
 
 if TYPE_CHECKING:
-    from .entries import DatanetVersionInfo
-    from .fingerprint import Diff, FileEntry, Manifest
-
-MANIFEST_STORE = Path(".provenance") / "manifests"
-"""Default folder of the local manifest store (relative to the current directory)."""
-
-LARGE_INPUT = 64 << 20
-"""Inputs of at least this many bytes get a progress bar on stderr (unless --json)."""
+    from provenance_ledger.core.entries import DatanetVersionInfo
+    from provenance_ledger.core.manifest import Diff, FileEntry, Manifest
 
 ZERO = bytes(32)
 
@@ -53,119 +47,7 @@ def _esc(text: str) -> str:
     return escape(text)
 
 
-# ----------------------------------------------------------------------------- manifest store
-
-
-def manifest_store() -> Path:
-    """The folder of the local manifest store."""
-    return Path(os.environ.get("PROVENANCE_MANIFESTS") or MANIFEST_STORE)
-
-
-def save_manifest(manifest: Manifest) -> Path | None:
-    """Keep ``manifest`` in the local store as ``<manifest hash hex>.json`` (canonical bytes).
-
-    Returns the file, or None (after a warning on stderr) when it cannot be written: by then the
-    version is published, so a full disk must not turn the publish into an error.
-    """
-    store = manifest_store()
-    path = store / f"{manifest.manifest_hash.hex()}.json"
-    try:
-        store.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            tmp.write_bytes(manifest.to_json_bytes())
-            tmp.replace(path)
-    except OSError as exc:
-        _note(f"warning: could not save the manifest to {path}: {exc.strerror or exc}")
-        return None
-    return path
-
-
-def stored_manifest(info: DatanetVersionInfo) -> Manifest | None:
-    """The published manifest of ``info`` from the local store, checked against the chain; else None."""
-    from .fingerprint import Manifest, check_manifest
-
-    if info.manifest_hash == ZERO:
-        return None
-    path = manifest_store() / f"{info.manifest_hash.hex()}.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = Manifest.from_json_bytes(path.read_bytes())
-        check_manifest(manifest, content_root=info.content_root, manifest_hash=info.manifest_hash)
-    except (OSError, ProvenanceError) as exc:
-        _note(f"ignoring {path}: {exc}")
-        return None
-    return manifest
-
-
-def read_manifest(file: str) -> Manifest:
-    """Parse a manifest file; errors name the file."""
-    from .fingerprint import Manifest
-
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        raise ValidationError(file, f"cannot be read: {exc.strerror or exc}") from None
-    try:
-        return Manifest.from_json_bytes(data)
-    except ValidationError as exc:
-        raise ValidationError(f"{file}: {exc.field}", exc.problem) from None
-    except VerificationError as exc:
-        raise VerificationError(f"{file}: {exc}") from None
-
-
-def published_manifest(info: DatanetVersionInfo, given: Sequence[tuple[str, Manifest]]) -> tuple[Manifest | None, str | None]:
-    """(manifest, where it came from) for ``info``: one of the ``--manifest`` files, else the store."""
-    for file, m in given:
-        if m.root == info.content_root and (info.manifest_hash == ZERO or m.manifest_hash == info.manifest_hash):
-            return m, file
-    m = stored_manifest(info)
-    return (m, str(manifest_store() / f"{info.manifest_hash.hex()}.json")) if m is not None else (None, None)
-
-
-def _check_given(file: str, manifest: Manifest, info: DatanetVersionInfo) -> None:
-    from .fingerprint import check_manifest
-
-    try:
-        check_manifest(manifest, content_root=info.content_root, manifest_hash=None if info.manifest_hash == ZERO else info.manifest_hash)
-    except VerificationError as exc:
-        raise VerificationError(f"{file} is not the published manifest of {info.label}: {exc}") from None
-
-
-# ----------------------------------------------------------------------------- fingerprinting with a progress bar
-
-
-def fingerprint_paths(paths: str | Sequence[str], *, quiet: bool, base: str | None = None) -> Manifest:
-    """:func:`~provenance_ledger.fingerprint.fingerprint`, with a progress bar on stderr for large inputs."""
-    from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-
-    from .fingerprint import fingerprint
-
-    state: dict[str, Any] = {}
-
-    def progress(done: int, total: int) -> None:
-        if "bar" not in state:
-            if quiet or total < LARGE_INPUT:
-                return
-            bar = Progress(
-                TextColumn("fingerprinting"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True,
-            )
-            bar.start()
-            state["bar"], state["task"] = bar, bar.add_task("fingerprinting", total=total)
-        state["bar"].update(state["task"], completed=done)
-
-    try:
-        return fingerprint(paths, base=base, progress=progress)
-    finally:
-        if "bar" in state:
-            state["bar"].stop()
-
-
 def _parse_datanet_ref(ref: str) -> tuple[str, int]:
-    from .cli import split_ref
 
     name, v = split_ref(ref, "--datanet")
     if not v.isdigit() or int(v) < 1:
@@ -249,7 +131,6 @@ def datanet_fingerprint(paths: tuple[str, ...], out: str | None, base: str | Non
     """Fingerprint a DataNet version's files: content root, manifest hash, file count and bytes.
 
     Nothing is sent; no chain is needed."""
-    from .cli import console, emit
 
     if out:
         inside = _out_inside(out, paths)
@@ -297,13 +178,12 @@ VERIFY_DATA_EPILOG = (
 
 
 def _verify_datanet(env: Any, as_json: bool, folder: str, ref: str, given: list[tuple[str, Manifest]], file: str | None) -> int:
-    from .cli import console, emit
-    from .fingerprint import diff
+    from provenance_ledger.core.manifest import diff
 
     name, version = _parse_datanet_ref(ref)
     info = _datanet_version(env.registry(), name, version)
     for f, m in given:
-        _check_given(f, m, info)
+        check_given(f, m, info)
     published, source = published_manifest(info, given)
     if file is not None:
         return _verify_file(as_json, folder, info, published, source, file)
@@ -350,7 +230,7 @@ def _verify_datanet(env: Any, as_json: bool, folder: str, ref: str, given: list[
 
 def _member(folder: str, file: str) -> str:
     """``file`` as a manifest path inside ``folder`` (given relative to the folder, or as a path to it)."""
-    from .fingerprint import check_path
+    from provenance_ledger.core.manifest import check_path
 
     if not os.path.isabs(file) and os.path.isfile(os.path.join(folder, file)):
         rel = os.path.normpath(file)
@@ -364,8 +244,7 @@ def _member(folder: str, file: str) -> str:
 
 
 def _verify_file(as_json: bool, folder: str, info: DatanetVersionInfo, published: Manifest | None, source: str | None, file: str) -> int:
-    from .cli import console, emit
-    from .fingerprint import file_proof, verify_file_proof
+    from provenance_ledger.core.manifest import file_proof, verify_file_proof
 
     path = _member(folder, file)
     if published is not None:  # hash only this file; the tree comes from the published manifest
@@ -415,9 +294,8 @@ def _verify_file(as_json: bool, folder: str, info: DatanetVersionInfo, published
 def _verify_model_data(env: Any, as_json: bool, folder: str, ref: str, given: list[tuple[str, Manifest]], transitive: bool) -> int:
     from rich.table import Table
 
-    from .cli import console, emit, split_ref
-    from .fingerprint import content_root
-    from .partition import PPM, select_partition
+    from provenance_ledger.core.manifest import content_root
+    from provenance_ledger.core.partition import PPM, select_partition
 
     name, version = split_ref(ref, "--model")
     lin = env.registry().lineage(name, version)
@@ -541,7 +419,6 @@ VERIFY_MODEL_EPILOG = (
 def _verify_model(env: Any, as_json: bool, folder: str, model_ref: str) -> None:
     """Are the weights in DIR the ones recorded for MODEL@VERSION? Compares weights_digest(DIR) with
     the weights_digest of the version's recorded run(s)."""
-    from .cli import console, emit, split_ref
 
     name, version = split_ref(model_ref, "--model")
     reg = env.registry()
@@ -579,7 +456,6 @@ def _decorate(fn: Callable[..., Any], params: Sequence[Callable[[Any], Any]]) ->
 
 def register(cli: click.Group, datanet: click.Group) -> None:
     """Add ``datanet fingerprint``, ``verify-data`` and ``verify-model`` to the CLI's groups."""
-    from .cli import chain_options
 
     datanet.add_command(datanet_fingerprint)
     cli.add_command(click.command("verify-data", epilog=VERIFY_DATA_EPILOG, help=_verify_data.__doc__)(chain_options(_decorate(_verify_data, _VERIFY_DATA_PARAMS))))

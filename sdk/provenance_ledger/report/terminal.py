@@ -9,8 +9,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from .lineage import Lineage, RunNode, Usage
-from .records import Partition, PreprocessingStep
+from provenance_ledger.core.lineage import Lineage, RunNode, Usage
+from provenance_ledger.core.records import Partition, PreprocessingStep
 
 
 def hx(b: bytes, short: bool = False) -> str:

@@ -19,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .attribution import PARENT_SHARE_PPM, attribution, split
-from .licensing import ALLOWED, BLOCKED, NEEDS_REVIEW, check_use, rules_table
-from .lineage import Lineage
+from provenance_ledger.core.attribution import PARENT_SHARE_PPM, attribution, split
+from provenance_ledger.core.licensing import ALLOWED, BLOCKED, NEEDS_REVIEW, check_use, rules_table
+from provenance_ledger.core.lineage import Lineage
 
 REPORT_FORMAT = "provenance-ledger/audit-report/1"
 """The ``format`` field of every report."""

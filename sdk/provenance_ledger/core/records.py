@@ -16,7 +16,7 @@ from typing import Any
 
 import rfc8785
 
-from .errors import ValidationError
+from provenance_ledger.errors import ValidationError
 
 WEIGHT_TOTAL = 1_000_000
 """Weights of a run's DataNet uses are parts per million and sum to exactly this."""

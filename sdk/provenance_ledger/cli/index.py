@@ -1,25 +1,17 @@
 """`provenance index`: keep a local SQLite index of the registry's events (a cache; the chain is the truth).
 
-``source_for(env)`` is what `provenance lineage` and `provenance used-by` read from: the index when a
-fresh one exists for this registry and chain, else the event logs. An index at most
-``CATCH_UP_BLOCKS`` behind is first brought up to date (an incremental sync of a few blocks), so that
-it stays usable on a live chain, where a new block makes it stale every few seconds.
+What `provenance lineage` and `provenance used-by` read from is chosen by
+:func:`provenance_ledger.cli._common.source_for`: the index when a fresh one exists for this
+registry and chain, else the event logs.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-from typing import Any
-
 import click
 from rich.console import Console
 
-from .cli import Env, chain_options, console, emit
-from .errors import ProvenanceError
-
-CATCH_UP_BLOCKS = 1_000
-"""An index at most this many blocks behind is synced before use rather than bypassed."""
+from provenance_ledger.cli._common import Env, chain_options, console, emit, index_path
+from provenance_ledger.errors import ProvenanceError
 
 db_option = click.option(
     "--db",
@@ -27,50 +19,6 @@ db_option = click.option(
     envvar="PROVENANCE_INDEX",
     help="Index file (default: .provenance/index-<chainid>.sqlite).",
 )
-
-
-def index_path(env: Env, db: str | None) -> Path:
-    from .index import default_path
-
-    return Path(db) if db else default_path(int(env.w3.eth.chain_id))
-
-
-def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> Any:
-    """The local index when a fresh one exists for this chain and registry (one at most
-    ``CATCH_UP_BLOCKS`` behind is synced first), else the registry, which reads the event logs."""
-    from .index import Index
-
-    reg = env.registry()
-    if not use_index:
-        return reg
-    path = index_path(env, db)
-    if not path.exists():
-        return reg
-    try:
-        idx = Index(path, create=False)
-    except ProvenanceError as exc:
-        _note(f"ignoring the index {path} ({exc}); reading event logs")
-        return reg
-    if not idx.indexes(reg):
-        idx.close()
-        return reg
-    if idx.is_fresh(reg):
-        return idx
-    last = idx.last_block
-    if last is not None and reg.w3.eth.block_number - idx.confirmations - last <= CATCH_UP_BLOCKS:
-        try:
-            idx.sync(reg, confirmations=idx.confirmations)
-        except (ProvenanceError, sqlite3.Error) as exc:
-            _note(f"could not bring the index {path} up to date ({exc})")
-        if idx.is_fresh(reg):
-            return idx
-    _note(f"the index {path} is behind the chain (block {idx.last_block}); reading event logs. Run `provenance index sync`.")
-    idx.close()
-    return reg
-
-
-def _note(text: str) -> None:
-    Console(stderr=True).print(f"[dim]{text}[/dim]", highlight=False)
 
 
 @click.group("index")
@@ -87,7 +35,7 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> Non
     """Read every registry event since the last sync into the index (incremental, reorg-safe)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from .index import Index
+    from provenance_ledger.index.store import Index
 
     reg = env.registry()
     path = index_path(env, db)
@@ -138,7 +86,7 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> Non
 @db_option
 def status_cmd(env: Env, as_json: bool, db: str | None) -> None:
     """What the index holds, and whether it is up to date with the chain."""
-    from .index import Index
+    from provenance_ledger.index.store import Index
 
     path = index_path(env, db)
     with Index(path, create=False) as idx:

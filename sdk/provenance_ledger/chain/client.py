@@ -15,18 +15,18 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from .hashing import keccak
+from provenance_ledger.core.hashing import keccak
 from web3 import Web3
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
-from .abi import Event, registry_abi
-from .canonical import canonical_json, decode_run, encode_run, entity_id, model_version_key, name_id, run_tuple
-from .chain import Receipt, Signer, explain, quantity
-from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
-from .lineage import Lineage, Usage, build_lineage, models_trained_on
-from .errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
-from .records import TrainingRun, bytes32
+from provenance_ledger.chain.abi import Event, registry_abi
+from provenance_ledger.core.canonical import canonical_json, decode_run, encode_run, entity_id, model_version_key, name_id, run_tuple
+from provenance_ledger.chain.rpc import Receipt, Signer, explain, quantity
+from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
+from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
+from provenance_ledger.core.records import TrainingRun, bytes32
 
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks total) while reading logs."""
@@ -370,7 +370,7 @@ class Registry:
 
     def _anchor_proof(self, raw: RawLog, rid: bytes) -> tuple[bytes, tuple[bytes, ...]]:
         """Rebuild the anchored batch of ``raw``'s transaction and prove ``rid`` against its stored root."""
-        from .merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
+        from provenance_ledger.core.merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
 
         logs = self._receipt_logs(raw.tx_hash)
         rec_ev, anc_ev = self.abi.events["RunRecorded"], self.abi.events["RunsAnchored"]

@@ -16,8 +16,8 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import TimeExhausted, Web3Exception
 
-from .abi import registry_abi
-from .errors import ChainError, ValidationError
+from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.errors import ChainError, ValidationError
 
 EMBEDDED = "embedded"
 """Name of the in-process chain (eth-tester with py-evm)."""

@@ -16,7 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
-from .errors import ContractRevertError
+from provenance_ledger.errors import ContractRevertError
 
 
 def _type(param: dict[str, Any]) -> str:

@@ -15,14 +15,14 @@ from eth_account import Account
 from rich.console import Console
 from rich.panel import Panel
 
-from . import render
-from .canonical import encode_run, name_id
-from .chain import EMBEDDED, connect, dev_keys
-from .attribution import attribution, split
-from .client import Registry
-from .licensing import check_use
-from .fingerprint import fingerprint
-from .records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
+from provenance_ledger.report import terminal as render
+from provenance_ledger.core.canonical import encode_run, name_id
+from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
+from provenance_ledger.core.attribution import attribution, split
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.licensing import check_use
+from provenance_ledger.local.fingerprint import fingerprint
+from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 # Fixed inputs: the demo is deterministic (same files, same roots, same record hashes every run).
 _SEED = 20261124

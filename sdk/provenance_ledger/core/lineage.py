@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .entries import DatanetVersionInfo, RecordedRun
-from .errors import NotFoundError
-from .records import DatanetUse
+from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.errors import NotFoundError
+from provenance_ledger.core.records import DatanetUse
 
 
 class LedgerSource(Protocol):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from eth_abi import encode as abi_encode
 
-from .chain import Receipt, quantity
-from .client import Registry
-from .errors import ChainError, ValidationError
+from provenance_ledger.chain.rpc import Receipt, quantity
+from provenance_ledger.chain.client import Registry
+from provenance_ledger.errors import ChainError, ValidationError
 
 MAX_TX_BYTES = 120_000
 """Calldata budget per transaction: under the 128 KB mempool limit, with room for the envelope."""

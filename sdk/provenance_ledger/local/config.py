@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .errors import ValidationError
+from provenance_ledger.errors import ValidationError
 
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 """The local node started by ``provenance node``."""

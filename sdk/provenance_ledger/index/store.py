@@ -44,17 +44,17 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from .hashing import keccak
+from provenance_ledger.core.hashing import keccak
 
-from .abi import registry_abi
-from .canonical import decode_run, entity_id, model_version_key, parse_record
-from .entries import DatanetVersionInfo, ModelInfo, RecordedRun
-from .errors import ChainError, NotFoundError, ValidationError, VerificationError
-from .lineage import Lineage, Usage, build_lineage, models_trained_on
-from .merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
+from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.core.canonical import decode_run, entity_id, model_version_key, parse_record
+from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
+from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
+from provenance_ledger.core.merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
 
 if TYPE_CHECKING:
-    from .client import Registry
+    from provenance_ledger.chain.client import Registry
 
 SCHEMA_VERSION = 1
 DEFAULT_MAX_LOGS = 5_000

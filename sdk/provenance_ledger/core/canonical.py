@@ -14,10 +14,10 @@ from typing import Any
 
 import rfc8785
 from eth_abi import encode as abi_encode
-from .hashing import keccak
+from provenance_ledger.core.hashing import keccak
 
-from .errors import ValidationError
-from .records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
+from provenance_ledger.errors import ValidationError
+from provenance_ledger.core.records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
 
 DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
 TRAINING_RUN_TYPE = f"(bytes32,string,bytes32,bytes32[],{DATANET_USE_TYPE}[],bytes)"

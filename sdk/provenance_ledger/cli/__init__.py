@@ -1,0 +1,1 @@
+"""The `provenance` command line (see :mod:`provenance_ledger.cli.app`)."""

@@ -1,0 +1,218 @@
+"""Helpers shared by every command module: output, the chain environment, options and references.
+
+Imports only click and rich at module level (so `provenance --help` stays instant); web3, the
+registry client and the index are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+from rich.console import Console
+
+from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError
+
+if TYPE_CHECKING:
+    from provenance_ledger.core.manifest import Manifest
+
+console = Console(width=None if sys.stdout.isatty() else 160)
+
+
+def hexstr(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
+    """Print ``data`` as JSON for scripts, or call ``human`` to render it for people."""
+    if as_json:
+        click.echo(json.dumps(data, indent=2, sort_keys=True, default=lambda o: hexstr(o) if isinstance(o, bytes) else str(o)))
+    else:
+        human()
+
+
+class Env:
+    """Lazily connected chain, registry and signer for one command."""
+
+    def __init__(self, rpc_url: str | None, registry: str | None, page_size: int, from_block: int | None) -> None:
+        from provenance_ledger.local.config import Config
+
+        self.config = Config.load()
+        self.rpc_url = rpc_url or self.config.rpc_url
+        self._registry_address = registry
+        self.page_size = page_size
+        self._from_block = from_block
+        self._w3: Any = None
+
+    @property
+    def w3(self) -> Any:
+        if self._w3 is None:
+            from provenance_ledger.chain.rpc import connect
+
+            self._w3 = connect(self.rpc_url)
+        return self._w3
+
+    def registry(self, *, sign: bool = False, keystore: str | None = None) -> Any:
+        from provenance_ledger.chain.rpc import load_account
+        from provenance_ledger.chain.client import Registry
+
+        chain_id = str(self.w3.eth.chain_id)
+        dep = self.config.deployments.get(chain_id)
+        address = self._registry_address or (dep.address if dep else None)
+        if address is None:
+            raise NotFoundError(
+                f"no registry known for chain {chain_id} at {self.rpc_url}: run `provenance deploy` or pass --registry"
+            )
+        from_block = self._from_block if self._from_block is not None else (dep.block if dep and dep.address == address else 0)
+        account = None
+        if sign:
+            password = os.environ.get("PROVENANCE_KEYSTORE_PASSWORD")
+            if keystore and password is None:
+                password = click.prompt("Keystore password", hide_input=True, default="", show_default=False)
+            account = load_account(keystore=keystore, password=password)
+        return Registry.at(self.w3, address, account, page_size=self.page_size, from_block=from_block)
+
+
+def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--rpc-url, --registry, --page-size, --from-block and --json on every chain command."""
+
+    @click.option("--rpc-url", envvar="PROVENANCE_RPC_URL", help="JSON-RPC URL (default: the project's, else the local node http://127.0.0.1:8545).")
+    @click.option("--registry", "registry_address", envvar="PROVENANCE_REGISTRY", help="Registry address (default: the one `provenance deploy` saved for this chain).")
+    @click.option("--page-size", default=10_000, show_default=True, type=click.IntRange(1), help="Blocks per eth_getLogs page (providers cap ranges; pages are halved on refusal).")
+    @click.option("--from-block", type=click.IntRange(0), help="First block to scan (default: the registry's deployment block).")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+    @functools.wraps(fn)
+    def wrapper(rpc_url: str | None, registry_address: str | None, page_size: int, from_block: int | None, as_json: bool, **kw: Any) -> Any:
+        return fn(Env(rpc_url, registry_address, page_size, from_block), as_json, **kw)
+
+    return wrapper
+
+
+keystore_option = click.option(
+    "--keystore", type=click.Path(dir_okay=False), envvar="PROVENANCE_KEYSTORE",
+    help="Encrypted keystore (eth-account JSON); password from $PROVENANCE_KEYSTORE_PASSWORD or a prompt. "
+    "Without it the key is read from $PROVENANCE_PRIVATE_KEY.",
+)
+
+
+def tx_line(what: str, tx: Any) -> None:
+    console.print(f"{what}\n  tx {tx.tx_hash}  block {tx.block_number}  gas {tx.gas_used:,}")
+
+
+def tx_json(tx: Any) -> dict[str, Any] | None:
+    return None if tx is None else {"tx_hash": tx.tx_hash, "block": tx.block_number, "gas_used": tx.gas_used}
+
+
+def split_ref(ref: str, what: str) -> tuple[str, str]:
+    name, sep, version = ref.rpartition("@")
+    if not sep or not name or not version:
+        raise ValidationError(what, f"expected NAME@VERSION, got {ref!r}")
+    return name, version
+
+
+def address(value: str) -> str:
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(value):
+        raise ValidationError("address", f"not an Ethereum address: {value!r}")
+    return to_checksum_address(value)
+
+
+def reg_model_id(name: str) -> bytes:
+    from provenance_ledger.core.canonical import entity_id
+
+    return entity_id(name, "model")
+
+
+
+LARGE_INPUT = 64 << 20
+"""Inputs of at least this many bytes get a progress bar on stderr (unless --json)."""
+
+
+
+def fingerprint_paths(paths: str | Sequence[str], *, quiet: bool, base: str | None = None) -> Manifest:
+    """:func:`~provenance_ledger.fingerprint.fingerprint`, with a progress bar on stderr for large inputs."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+    from provenance_ledger.local.fingerprint import fingerprint
+
+    state: dict[str, Any] = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in state:
+            if quiet or total < LARGE_INPUT:
+                return
+            bar = Progress(
+                TextColumn("fingerprinting"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True,
+            )
+            bar.start()
+            state["bar"], state["task"] = bar, bar.add_task("fingerprinting", total=total)
+        state["bar"].update(state["task"], completed=done)
+
+    try:
+        return fingerprint(paths, base=base, progress=progress)
+    finally:
+        if "bar" in state:
+            state["bar"].stop()
+
+
+
+
+CATCH_UP_BLOCKS = 1_000
+"""An index at most this many blocks behind is synced before use rather than bypassed."""
+
+
+def index_path(env: Env, db: str | None) -> Path:
+    from provenance_ledger.index.store import default_path
+
+    return Path(db) if db else default_path(int(env.w3.eth.chain_id))
+
+
+def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> Any:
+    """The local index when a fresh one exists for this chain and registry (one at most
+    ``CATCH_UP_BLOCKS`` behind is synced first), else the registry, which reads the event logs."""
+    import sqlite3
+
+    from provenance_ledger.index.store import Index
+
+    reg = env.registry()
+    if not use_index:
+        return reg
+    path = index_path(env, db)
+    if not path.exists():
+        return reg
+    try:
+        idx = Index(path, create=False)
+    except ProvenanceError as exc:
+        _note(f"ignoring the index {path} ({exc}); reading event logs")
+        return reg
+    if not idx.indexes(reg):
+        idx.close()
+        return reg
+    if idx.is_fresh(reg):
+        return idx
+    last = idx.last_block
+    if last is not None and reg.w3.eth.block_number - idx.confirmations - last <= CATCH_UP_BLOCKS:
+        try:
+            idx.sync(reg, confirmations=idx.confirmations)
+        except (ProvenanceError, sqlite3.Error) as exc:
+            _note(f"could not bring the index {path} up to date ({exc})")
+        if idx.is_fresh(reg):
+            return idx
+    _note(f"the index {path} is behind the chain (block {idx.last_block}); reading event logs. Run `provenance index sync`.")
+    idx.close()
+    return reg
+
+
+def _note(text: str) -> None:
+    Console(stderr=True).print(text, style="dim", highlight=False, markup=False)
+
+

@@ -1,0 +1,126 @@
+"""`provenance model ...` and `provenance datanet register|publish`: names, trainers and DataNet versions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from provenance_ledger.cli._common import Env, address, chain_options, emit, hexstr, keystore_option, tx_json, tx_line
+from provenance_ledger.errors import ValidationError
+
+@click.group()
+def model() -> None:
+    """Register models and authorise the trainers that may record their runs."""
+
+
+@model.command("register", epilog="Example:\n\n    provenance model register acme-support")
+@chain_options
+@keystore_option
+@click.argument("name")
+def model_register(env: Env, as_json: bool, keystore: str | None, name: str) -> None:
+    """Claim model NAME (first come, first owned); you become its owner."""
+    reg = env.registry(sign=True, keystore=keystore)
+    mid, tx = reg.register_model(name)
+    emit({"model": name, "model_id": hexstr(mid), **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Registered model {name} ({hexstr(mid)})", tx))
+
+
+@model.command("authorize", epilog="Example:\n\n    provenance model authorize acme-support 0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+@chain_options
+@keystore_option
+@click.argument("name")
+@click.argument("trainer")
+def model_authorize(env: Env, as_json: bool, keystore: str | None, name: str, trainer: str) -> None:
+    """Let address TRAINER record runs for model NAME (owner only)."""
+    reg = env.registry(sign=True, keystore=keystore)
+    tx = reg.authorize_trainer(name, address(trainer))
+    emit({"model": name, "trainer": trainer, **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Authorised {trainer} for {name}", tx))
+
+
+@model.command("revoke", epilog="Example:\n\n    provenance model revoke acme-support 0x7099…79C8")
+@chain_options
+@keystore_option
+@click.argument("name")
+@click.argument("trainer")
+def model_revoke(env: Env, as_json: bool, keystore: str | None, name: str, trainer: str) -> None:
+    """Stop TRAINER from recording new runs for NAME (its earlier records stay valid)."""
+    reg = env.registry(sign=True, keystore=keystore)
+    tx = reg.revoke_trainer(name, address(trainer))
+    emit({"model": name, "trainer": trainer, **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Revoked {trainer} for {name}", tx))
+
+
+@click.group()
+def datanet() -> None:
+    """Register DataNets and publish their immutable, content-addressed versions."""
+
+
+@datanet.command("register", epilog="Example:\n\n    provenance datanet register openwiki-en")
+@chain_options
+@keystore_option
+@click.argument("name")
+def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -> None:
+    """Claim DataNet NAME; you become its owner and may publish versions."""
+    reg = env.registry(sign=True, keystore=keystore)
+    did, tx = reg.register_datanet(name)
+    emit({"datanet": name, "datanet_id": hexstr(did), **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Registered DataNet {name} ({hexstr(did)})", tx))
+
+
+def _contributor(value: str) -> tuple[str, int]:
+    addr, sep, shares = value.partition(":")
+    if not sep or not shares.isdigit():
+        raise ValidationError("contributor", f"expected ADDRESS:SHARES, got {value!r}")
+    return address(addr), int(shares)
+
+
+@datanet.command(
+    "publish",
+    epilog="Examples:\n\n    provenance datanet publish openwiki-en --dir ./data/openwiki --spdx CC-BY-SA-4.0 --contributor 0xAbc…:3\n\n"
+    "    provenance datanet publish openwiki-en --root 0x… --manifest-hash 0x… --terms terms.json",
+)
+@chain_options
+@keystore_option
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(exists=True), help="Fingerprint this folder: its content root and manifest hash are published.")
+@click.option("--root", help="Content root (0x + 64 hex) when not using --dir.")
+@click.option("--manifest-hash", help="Manifest hash (0x + 64 hex) when not using --dir.")
+@click.option("--terms", "terms_file", type=click.Path(exists=True, dir_okay=False), help="License terms JSON file.")
+@click.option("--spdx", help="SPDX licence id (shorthand for simple terms).")
+@click.option("--contributor", "contributors", multiple=True, help="ADDRESS:SHARES (repeatable).")
+def datanet_publish(env: Env, as_json: bool, keystore: str | None, name: str, folder: str | None, root: str | None,
+                    manifest_hash: str | None, terms_file: str | None, spdx: str | None, contributors: tuple[str, ...]) -> None:
+    """Publish the next immutable version of DataNet NAME."""
+    from provenance_ledger.core.records import bytes32
+
+    if folder:
+        from provenance_ledger.cli._common import fingerprint_paths
+
+        manifest = fingerprint_paths(folder, quiet=as_json)
+        content_root, mhash = manifest.root, manifest.manifest_hash
+    else:
+        if not root:
+            raise ValidationError("root", "give --dir DIR or --root 0x…")
+        content_root = bytes32(root, "root")
+        mhash = bytes32(manifest_hash, "manifest-hash") if manifest_hash else bytes(32)
+    terms: dict[str, Any] = {}
+    if terms_file:
+        try:
+            terms = json.loads(Path(terms_file).read_text())
+        except ValueError as exc:
+            raise ValidationError(terms_file, f"is not JSON: {exc}") from None
+    if spdx:
+        terms["spdx"] = spdx
+    reg = env.registry(sign=True, keystore=keystore)
+    version, tx = reg.publish_datanet_version(
+        name, content_root=content_root, manifest_hash=mhash, terms=terms, contributors=[_contributor(c) for c in contributors]
+    )
+    from provenance_ledger.local.manifests import save_manifest
+
+    saved = save_manifest(manifest) if folder else None  # local store: lets `verify-data` list precise differences
+    emit(
+        {"datanet": name, "version": version, "content_root": hexstr(content_root), "manifest_hash": hexstr(mhash), "manifest": None if saved is None else str(saved), **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Published {name}@{version} (content root {hexstr(content_root)})" + (f"\n  manifest saved to {saved}" if saved else ""), tx),
+    )
+
