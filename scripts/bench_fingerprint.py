@@ -35,7 +35,7 @@ from pathlib import Path
 from provenance_ledger.local.fingerprint import fingerprint
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import write_section  # noqa: E402
+from benchmarks_md import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Fingerprint throughput"
@@ -138,7 +138,9 @@ def measure(root: Path, files: list[Path], *, repeat: int, workers: int) -> list
         out = run_xargs(list_file, [ossl, "dgst", "-sha256"])
         if digests_openssl(out) != ours:
             raise SystemExit("openssl digests or file set differ from fingerprint's")
-        tools.append(("`openssl dgst -sha256` (xargs -0, reference)", lambda: run_xargs(list_file, [ossl, "dgst", "-sha256"])))
+        tools.append(
+            ("`openssl dgst -sha256` (xargs -0, reference)", lambda: run_xargs(list_file, [ossl, "dgst", "-sha256"]))
+        )
     for w in sorted({1, workers}):
         fingerprint(root, workers=w)  # warm-up at this worker count
         tools.append((f"`fingerprint` ({w} worker{'s' if w > 1 else ''})", lambda w=w: fingerprint(root, workers=w)))
@@ -156,7 +158,14 @@ def measure(root: Path, files: list[Path], *, repeat: int, workers: int) -> list
 
 
 def table(rows: list[dict[str, object]], subset: list[dict[str, object]], *, repeat: int, load: str) -> str:
-    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), platform.processor()) if os.path.exists("/proc/cpuinfo") else platform.processor()
+    cpu = (
+        next(
+            (ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
+            platform.processor(),
+        )
+        if os.path.exists("/proc/cpuinfo")
+        else platform.processor()
+    )
     ver = subprocess.run(["sha256sum", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     lines = [
         f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {ver}. "
@@ -166,7 +175,12 @@ def table(rows: list[dict[str, object]], subset: list[dict[str, object]], *, rep
         "",
     ]
     for title, rs in (("All files", rows), ("Small files only (1-64 KiB)", subset)):
-        lines += [f"{title}:", "", "| tool | files | bytes | seconds | MB/s | ratio to sha256sum |", "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"{title}:",
+            "",
+            "| tool | files | bytes | seconds | MB/s | ratio to sha256sum |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for r in rs:
             lines.append(
                 f"| {r['tool']} | {r['files']:,} | {r['bytes']:,} | {float(r['seconds']):.2f} | {float(r['mbps']):,.0f} | {float(r['ratio']):.2f}x |"  # type: ignore[arg-type]
@@ -205,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         root = tmp / "data"
         t = time.perf_counter()
         files = generate(root, args.size_mb * MiB, args.seed)
-        print(f"generated {len(files):,} files, {args.size_mb} MiB in {time.perf_counter() - t:.1f} s under {root}", file=sys.stderr)
+        print(
+            f"generated {len(files):,} files, {args.size_mb} MiB in {time.perf_counter() - t:.1f} s under {root}",
+            file=sys.stderr,
+        )
         load_before = os.getloadavg()[0]
         rows = measure(root, files, repeat=args.repeat, workers=args.workers)
         small_root = root / "small"

@@ -22,13 +22,13 @@ from eth_account import Account
 from eth_utils import keccak
 
 from provenance_ledger.chain.bulk import calldata_gas
-from provenance_ledger.core.canonical import encode_run, name_id
-from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
+from provenance_ledger.core.canonical import encode_run, name_id
 from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchmarks_md import write_section  # noqa: E402
+from benchmarks_md import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Gas per record"
@@ -42,9 +42,13 @@ def make_run(i: int, parent: bytes | None = None) -> TrainingRun:
         weights_digest=keccak(text=f"weights-{i}"),
         parents=(parent,) if parent else (),
         datanets=(
-            DatanetUse(datanet_id=name_id("bench-a"), version=1, weight_ppm=600_000, partition=Partition(split="train")),
             DatanetUse(
-                datanet_id=name_id("bench-b"), version=1, weight_ppm=400_000,
+                datanet_id=name_id("bench-a"), version=1, weight_ppm=600_000, partition=Partition(split="train")
+            ),
+            DatanetUse(
+                datanet_id=name_id("bench-b"),
+                version=1,
+                weight_ppm=400_000,
                 partition=Partition(split="train", selector="en/*.jsonl", fraction_ppm=250_000, seed=7),
             ),
         ),
@@ -72,7 +76,9 @@ def measure() -> list[dict[str, object]]:
     reg.register_model("bench-model")
     for name in ("bench-a", "bench-b"):
         reg.register_datanet(name)
-        reg.publish_datanet_version(name, content_root=keccak(text=name), manifest_hash=keccak(text=name + "m"), terms={"spdx": "MIT"})
+        reg.publish_datanet_version(
+            name, content_root=keccak(text=name), manifest_hash=keccak(text=name + "m"), terms={"spdx": "MIT"}
+        )
     rows: list[dict[str, object]] = []
     counter = 0
 
@@ -126,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     body = table(measure())
     print(body)
     if args.write:
-        write_section(ROOT / "BENCHMARKS.md", SECTION, "Measured by `python scripts/bench_gas.py`.\n\n" + body + "\n" + NOTE)
+        write_section(
+            ROOT / "BENCHMARKS.md", SECTION, "Measured by `python scripts/bench_gas.py`.\n\n" + body + "\n" + NOTE
+        )
     return 0
 
 

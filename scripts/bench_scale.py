@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import shutil
 import signal
@@ -33,9 +32,9 @@ from eth_account import Account
 from eth_utils import keccak
 
 from provenance_ledger.chain.bulk import BulkSender, calldata_gas, plan_batches
-from provenance_ledger.core.canonical import encode_run, name_id
-from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
+from provenance_ledger.core.canonical import encode_run, name_id
 from provenance_ledger.core.merkle import merkle_root_of_ids
 from provenance_ledger.core.records import DatanetUse, PreprocessingStep, TrainingRun
 
@@ -63,8 +62,10 @@ def chain_runs(c: int) -> list[tuple[bytes, tuple[int, int], bytes]]:
     for d in range(DEPTH):
         a, b = (c * 7 + d) % DATANETS, (c * 13 + d * 3 + 1) % DATANETS
         if d == 0:
-            uses = (DatanetUse(datanet_id=name_id(datanet_name(a)), version=1, weight_ppm=600_000),
-                    DatanetUse(datanet_id=name_id(datanet_name(b)), version=2, weight_ppm=400_000))
+            uses = (
+                DatanetUse(datanet_id=name_id(datanet_name(a)), version=1, weight_ppm=600_000),
+                DatanetUse(datanet_id=name_id(datanet_name(b)), version=2, weight_ppm=400_000),
+            )
         elif d == DEPTH - 1 and c < POPULAR_USERS:
             uses = (DatanetUse(datanet_id=name_id("popular"), version=1, weight_ppm=1_000_000),)
         else:
@@ -160,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         mine()
         for name in names:
             for v in (1, 2):
-                data = fns["publishDatanetVersion"].encode(name_id(name), keccak(f"{name}{v}".encode()), keccak(b"m"), b'{"spdx":"MIT"}', [])
+                data = fns["publishDatanetVersion"].encode(
+                    name_id(name), keccak(f"{name}{v}".encode()), keccak(b"m"), b'{"spdx":"MIT"}', []
+                )
                 txs.append(signer.send(reg.address, data, 300_000))
         mine()
         for tx in txs:
@@ -201,30 +204,67 @@ def main(argv: list[str] | None = None) -> int:
         mining += time.perf_counter() - tm
         say(f"sending {time.perf_counter() - t - mining:.1f} s, mining {mining:.1f} s")
         end_block = int(rpc("eth_blockNumber", []), 16)  # type: ignore[arg-type]
-        gas_total = sum(int(rpc("eth_getBlockByNumber", [hex(x), False])["gasUsed"], 16) for x in range(start_block + 1, end_block + 1))  # type: ignore[index]
+        gas_total = sum(
+            int(rpc("eth_getBlockByNumber", [hex(x), False])["gasUsed"], 16)
+            for x in range(start_block + 1, end_block + 1)
+        )  # type: ignore[index]
         ingest_s = time.perf_counter() - t
         anchored_gas = gas_total / n
         # every batch landed: its root is anchored on chain (checked outside the timing)
         ids = [rid for _, _, rid in items]
         fn_anchor = fns["anchorBlock"]
         missing = sum(
-            1 for b in batches
-            if int(rpc("eth_call", [{"to": reg.address, "data": "0x" + fn_anchor.encode(merkle_root_of_ids(ids[b.start:b.stop])).hex()}, "latest"]), 16) == 0  # type: ignore[arg-type]
+            1
+            for b in batches
+            if int(
+                rpc(
+                    "eth_call",
+                    [
+                        {
+                            "to": reg.address,
+                            "data": "0x" + fn_anchor.encode(merkle_root_of_ids(ids[b.start : b.stop])).hex(),
+                        },
+                        "latest",
+                    ],
+                ),
+                16,
+            )
+            == 0  # type: ignore[arg-type]
         )
         assert missing == 0, f"{missing} batches did not land"
         # local signing (eth-account), on a sample of batches
         sample = batches[: min(50, len(batches))]
         t = time.perf_counter()
         for k, b in enumerate(sample):
-            owner.sign_transaction({"to": reg.address, "data": b.calldata, "gas": b.gas, "nonce": k, "chainId": 31337, "value": 0,
-                                    "type": 2, "maxFeePerGas": 10**10, "maxPriorityFeePerGas": 10**9})
+            owner.sign_transaction(
+                {
+                    "to": reg.address,
+                    "data": b.calldata,
+                    "gas": b.gas,
+                    "nonce": k,
+                    "chainId": 31337,
+                    "value": 0,
+                    "type": 2,
+                    "maxFeePerGas": 10**10,
+                    "maxPriorityFeePerGas": 10**9,
+                }
+            )
         sign_rps = sum(b.stop - b.start for b in sample) / (time.perf_counter() - t)
-        results |= {"ingest_s": ingest_s, "ingest_rps": n / ingest_s, "batches": len(batches), "anchored_gas": anchored_gas,
-                    "batch_size": (batches[0].stop - batches[0].start), "batch_bytes": len(batches[0].calldata), "sign_rps": sign_rps}
+        results |= {
+            "ingest_s": ingest_s,
+            "ingest_rps": n / ingest_s,
+            "batches": len(batches),
+            "anchored_gas": anchored_gas,
+            "batch_size": (batches[0].stop - batches[0].start),
+            "batch_bytes": len(batches[0].calldata),
+            "sign_rps": sign_rps,
+        }
         avg_bytes = sum(map(len, encoded)) / n
         floor = sum(calldata_gas(e) for e in encoded[:2000]) / min(n, 2000)
         results |= {"record_bytes": avg_bytes, "calldata_floor": floor}
-        say(f"ingested {n:,} records in {ingest_s:.1f} s ({n / ingest_s:,.0f}/s), {anchored_gas:,.0f} gas/record anchored")
+        say(
+            f"ingested {n:,} records in {ingest_s:.1f} s ({n / ingest_s:,.0f}/s), {anchored_gas:,.0f} gas/record anchored"
+        )
 
         # 4. single and batched modes on the same chain (a few fresh runs)
         w3.provider.make_request("evm_setAutomine", [True])
@@ -232,7 +272,13 @@ def main(argv: list[str] | None = None) -> int:
         extra = gen_chunk((chains, chains + 6))  # 120 runs: fresh chains
         shapes_x = [s for _, s, _ in extra]
         single = reg.signer.transact(reg.address, fns["recordRun"].selector + extra[0][0]).gas_used  # type: ignore[union-attr]
-        b100 = plan_batches([e for e, _, _ in extra[20:120]], shapes_x[20:120], selector=fns["recordRuns"].selector, anchored=False, max_records=100)
+        b100 = plan_batches(
+            [e for e, _, _ in extra[20:120]],
+            shapes_x[20:120],
+            selector=fns["recordRuns"].selector,
+            anchored=False,
+            max_records=100,
+        )
         s2 = BulkSender(reg)
         for b in b100:
             s2.send(b)
@@ -258,7 +304,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"index: sync {results['index_sync_s']:.1f} s; lineage {results['index_lineage_ms']:.2f} ms")
         except ImportError:
             say("no provenance_ledger.index: index figures skipped")
-        results["logs_lineage_ms"] = 1000 * timed(lambda: Registry(w3, reg.address, from_block=reg.from_block).lineage(deep_model, deep_version), 3)
+        results["logs_lineage_ms"] = 1000 * timed(
+            lambda: Registry(w3, reg.address, from_block=reg.from_block).lineage(deep_model, deep_version), 3
+        )
         t = time.perf_counter()
 
         def give_up(*_: object) -> None:

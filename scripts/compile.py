@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Compile the registry with the pinned solc-js (bin/solc) and write the artifact the SDK ships.
 
-    python scripts/compile.py          # (re)write sdk/provenance_ledger/artifacts/ProvenanceRegistry.json
-    python scripts/compile.py --check  # exit 1 if the shipped artifact differs from a fresh build
+python scripts/compile.py          # (re)write sdk/provenance_ledger/artifacts/ProvenanceRegistry.json
+python scripts/compile.py --check  # exit 1 if the shipped artifact differs from a fresh build
 """
 
 from __future__ import annotations

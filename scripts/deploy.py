@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 
 from provenance_ledger.chain.abi import registry_abi
-from provenance_ledger.chain.rpc import Signer, connect, load_account
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import Signer, connect, load_account
 from provenance_ledger.errors import ProvenanceError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         balance = w3.eth.get_balance(account.address)
         cost = gas * base
         print(f"chain {chain_id}, deployer {account.address} (balance {balance / 1e18:.6f} ETH)")
-        print(f"code {len(bytecode):,} bytes; deployment gas {gas:,}; at base fee {base / 1e9:.3f} gwei ≈ {cost / 1e18:.6f} ETH")
+        print(
+            f"code {len(bytecode):,} bytes; deployment gas {gas:,}; at base fee {base / 1e9:.3f} gwei ≈ {cost / 1e18:.6f} ETH"
+        )
         if args.dry_run:
             print("dry run: nothing sent")
             return 0
@@ -55,7 +57,14 @@ def main(argv: list[str] | None = None) -> int:
         r = reg.deploy_receipt
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        record = {"address": reg.address, "chain_id": chain_id, "block": r.block_number, "tx_hash": r.tx_hash, "version": reg.version(), "abi": registry_abi().abi}
+        record = {
+            "address": reg.address,
+            "chain_id": chain_id,
+            "block": r.block_number,
+            "tx_hash": r.tx_hash,
+            "version": reg.version(),
+            "abi": registry_abi().abi,
+        }
         path = out / f"{chain_id}.json"
         path.write_text(json.dumps(record, indent=1) + "\n")
         print(f"deployed at {reg.address} in block {r.block_number} (tx {r.tx_hash}, gas {r.gas_used:,}); wrote {path}")

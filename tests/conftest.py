@@ -13,9 +13,9 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from provenance_ledger.core.canonical import name_id
-from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
+from provenance_ledger.core.canonical import name_id
 from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -122,7 +122,9 @@ def seed_registry(reg: Registry) -> None:
             )
 
 
-def make_run(model: str = "base", version: str = "1.0", *, parents: tuple[bytes, ...] = (), uses=None, **kw) -> TrainingRun:
+def make_run(
+    model: str = "base", version: str = "1.0", *, parents: tuple[bytes, ...] = (), uses=None, **kw
+) -> TrainingRun:
     uses = uses or [("alpha", 2, 700_000), ("beta", 1, 300_000)]
     return TrainingRun(
         model_id=name_id(model),

@@ -35,7 +35,9 @@ def make_datanet(
     )
 
 
-def run(model: str, version: str, uses: Sequence[tuple[DatanetVersionInfo, int]], parents: Sequence[RunNode] = ()) -> RunNode:
+def run(
+    model: str, version: str, uses: Sequence[tuple[DatanetVersionInfo, int]], parents: Sequence[RunNode] = ()
+) -> RunNode:
     training = TrainingRun(
         model_id=h(model),
         model_version=version,

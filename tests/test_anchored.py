@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from eth_utils import keccak
 
-from provenance_ledger.core.canonical import record_id
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.canonical import record_id
 from provenance_ledger.core.merkle import merkle_proof_of_id, merkle_root_of_ids, verify_proof_of_id
-
-from .conftest import make_run
+from tests.conftest import make_run
 
 OZ = Path(__file__).resolve().parent / "js" / "oz_verify.js"
 

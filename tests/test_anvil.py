@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from eth_account import Account
 
-from provenance_ledger.core.canonical import record_id
-from provenance_ledger.chain.rpc import connect, dev_keys
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import connect, dev_keys
+from provenance_ledger.core.canonical import record_id
 from provenance_ledger.errors import ChainError, ContractRevertError, NotFoundError
-
-from .conftest import make_run, seed_registry
+from tests.conftest import make_run, seed_registry
 
 pytestmark = pytest.mark.anvil
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from fractions import Fraction as F
 
 import pytest
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -17,12 +17,10 @@ from provenance_ledger.core.attribution import (
     largest_remainder,
     split,
 )
-from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.core.entries import DatanetVersionInfo
+from provenance_ledger.core.lineage import Lineage
 from provenance_ledger.errors import ValidationError
-from provenance_ledger.core.lineage import Lineage, RunNode, UsedDatanet
-from provenance_ledger.core.records import DatanetUse, TrainingRun
-
-from .lineage_builders import h, lineage_of, make_datanet, run
+from tests.lineage_builders import lineage_of, make_datanet, run
 
 
 def dn(name: str, version: int = 1, contributors: Sequence[tuple[str, int]] = ()) -> DatanetVersionInfo:
@@ -84,7 +82,13 @@ def test_three_level_chain_parent_share_30_percent() -> None:
 
 def test_parent_share_extremes() -> None:
     none = attribution(chain3(), parent_share_ppm=0)
-    assert [(label, ppm) for label, _, ppm in table(none)] == [("E@1", 250_000), ("F@1", 750_000), ("D@1", 0), ("A@1", 0), ("B@1", 0)]
+    assert [(label, ppm) for label, _, ppm in table(none)] == [
+        ("E@1", 250_000),
+        ("F@1", 750_000),
+        ("D@1", 0),
+        ("A@1", 0),
+        ("B@1", 0),
+    ]
     everything = attribution(chain3(), parent_share_ppm=1_000_000)
     assert table(everything)[3:] == [("A@1", F(3, 5), 600_000), ("B@1", F(2, 5), 400_000)]
     assert sum(d.share for d in everything.datanets) == 1
@@ -116,7 +120,10 @@ def test_diamond_parent_credit_accumulates_and_shared_datanet_sums() -> None:
     att = attribution(lineage_of(run("top", "1", [(shared, 1_000_000)], [left, right])))
     assert table(att) == [("S@1", F(5, 8), 625_000), ("L@1", F(1, 8), 125_000), ("R@1", F(1, 4), 250_000)]
     assert [(r.label, r.credit) for r in att.runs] == [
-        ("top@1", F(1)), ("left@1", F(1, 4)), ("right@1", F(1, 4)), ("root@1", F(1, 4)),
+        ("top@1", F(1)),
+        ("left@1", F(1, 4)),
+        ("right@1", F(1, 4)),
+        ("root@1", F(1, 4)),
     ]
 
 
@@ -168,7 +175,10 @@ def test_contributor_shares() -> None:
 def test_split_one_unit() -> None:
     # quotas .575, .075, .1, .25: all floors 0; the single unit goes to the largest remainder (alice)
     assert split(attribution(contributors_lineage()), 1) == [
-        (ALICE, 1), (BOB, 0), (CAROL, 0), ("unassigned:U@1", 0),
+        (ALICE, 1),
+        (BOB, 0),
+        (CAROL, 0),
+        ("unassigned:U@1", 0),
     ]
 
 
@@ -221,7 +231,11 @@ def test_to_dict_is_json() -> None:
         "recipient": ALICE,
         "share": "23/40",
         "ppm": 575_000,
-        "sources": [{"datanet": "A@2", "share": "1/4"}, {"datanet": "A@1", "share": "9/40"}, {"datanet": "B@1", "share": "1/10"}],
+        "sources": [
+            {"datanet": "A@2", "share": "1/4"},
+            {"datanet": "A@1", "share": "9/40"},
+            {"datanet": "B@1", "share": "1/10"},
+        ],
     }
 
 

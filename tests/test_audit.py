@@ -21,18 +21,17 @@ from eth_account import Account
 from eth_utils import keccak
 from rich.console import Console
 
-from provenance_ledger.core.attribution import attribution, split
-from provenance_ledger.report.audit import build_report, pct, render_html, write_report
-from provenance_ledger.core.canonical import name_id
-from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
 from provenance_ledger.cli.demo import _T0, run_demo
-from provenance_ledger.errors import ValidationError
+from provenance_ledger.core.attribution import attribution, split
+from provenance_ledger.core.canonical import name_id
 from provenance_ledger.core.licensing import check_use
 from provenance_ledger.core.lineage import Lineage
 from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
-
-from .conftest import AnvilNode, make_run, seed_registry
+from provenance_ledger.errors import ValidationError
+from provenance_ledger.report.audit import build_report, pct, render_html, write_report
+from tests.conftest import AnvilNode, make_run, seed_registry
 
 EXE = Path(sys.executable).parent / "provenance"
 
@@ -49,7 +48,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def report(demo: dict[str, Any]) -> dict[str, Any]:
-    return build_report(demo["lineage"], use="commercial", domain="medical", at_time=AT, amount=AMOUNT, parent_share_ppm=500_000)
+    return build_report(
+        demo["lineage"], use="commercial", domain="medical", at_time=AT, amount=AMOUNT, parent_share_ppm=500_000
+    )
 
 
 EVIL_DN = '<script>alert("dn")</script>'
@@ -74,14 +75,25 @@ def hostile(w3, accounts) -> Lineage:  # type: ignore[no-untyped-def]
     ):
         reg.register_datanet(name)
         reg.publish_datanet_version(
-            name, content_root=keccak(text=name), manifest_hash=keccak(text=name + "/m"), terms=terms, contributors=contributors
+            name,
+            content_root=keccak(text=name),
+            manifest_hash=keccak(text=name + "/m"),
+            terms=terms,
+            contributors=contributors,
         )
 
-    def run(model: str, version: str, uses: list[tuple[str, int, str]], parents: tuple[bytes, ...] = (), steps=()) -> TrainingRun:  # type: ignore[no-untyped-def]
+    def run(
+        model: str, version: str, uses: list[tuple[str, int, str]], parents: tuple[bytes, ...] = (), steps=()
+    ) -> TrainingRun:  # type: ignore[no-untyped-def]
         return TrainingRun(
-            model_id=name_id(model), model_version=version, weights_digest=keccak(text=model + version), parents=parents,
+            model_id=name_id(model),
+            model_version=version,
+            weights_digest=keccak(text=model + version),
+            parents=parents,
             datanets=tuple(
-                DatanetUse(datanet_id=name_id(d), version=1, weight_ppm=w, partition=Partition(split="train", selector=sel))
+                DatanetUse(
+                    datanet_id=name_id(d), version=1, weight_ppm=w, partition=Partition(split="train", selector=sel)
+                )
                 for d, w, sel in uses
             ),
             preprocessing=tuple(steps),
@@ -92,7 +104,10 @@ def hostile(w3, accounts) -> Lineage:  # type: ignore[no-untyped-def]
     m = reg.record_run(run("merged", "2", [("gamma", 1_000_000, "")], parents=(a.record_id, b.record_id)))
     reg.record_run(
         run(
-            EVIL_MODEL, EVIL_VERSION, [(EVIL_DN, 250_000, EVIL_SELECTOR), ("alpha", 750_000, "")], parents=(m.record_id,),
+            EVIL_MODEL,
+            EVIL_VERSION,
+            [(EVIL_DN, 250_000, EVIL_SELECTOR), ("alpha", 750_000, "")],
+            parents=(m.record_id,),
             steps=[PreprocessingStep(op=EVIL_OP, params={"q": EVIL_PARAM, "<k>": 1})],
         )
     )
@@ -123,16 +138,33 @@ def chromium(html_path: Path, work: Path, *, screenshot: Path | None = None) -> 
 
     def args(profile: str) -> list[str]:
         return [
-            exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
-            "--window-size=1400,2400", f"--user-data-dir={work / profile}",
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--hide-scrollbars",
+            "--force-device-scale-factor=1",
+            "--window-size=1400,2400",
+            f"--user-data-dir={work / profile}",
         ]
 
-    procs = [subprocess.Popen([*args("dom"), "--dump-dom", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
+    procs = [
+        subprocess.Popen([*args("dom"), "--dump-dom", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    ]
     if screenshot is not None:
         procs.append(
-            subprocess.Popen([*args("png"), f"--screenshot={screenshot}", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [*args("png"), f"--screenshot={screenshot}", url],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         )
     outs = []
     try:
@@ -227,8 +259,12 @@ def test_json_report_is_what_the_library_computes(demo: dict[str, Any], report: 
 
     assert report["model"] == "acme-support@1.1"
     assert report["generated_for"] == {
-        "use": "commercial", "domain": "medical", "at_time": AT, "at_time_utc": "2025-11-26 23:33:20Z",
-        "amount": AMOUNT, "parent_share_ppm": 500_000,
+        "use": "commercial",
+        "domain": "medical",
+        "at_time": AT,
+        "at_time_utc": "2025-11-26 23:33:20Z",
+        "amount": AMOUNT,
+        "parent_share_ppm": 500_000,
     }
     assert report["lineage"] == lin.to_dict()
     assert report["license"] == verdict.to_dict() == demo["verdict"].to_dict()
@@ -237,7 +273,9 @@ def test_json_report_is_what_the_library_computes(demo: dict[str, Any], report: 
         (f.datanet, f.version, f.decision) for f in verdict.findings
     ]
     assert [f["datanet"] + "@" + str(f["version"]) for f in report["license"]["findings"]] == [
-        "support-tickets@2", "openwiki-en@2", "support-tickets@1"
+        "support-tickets@2",
+        "openwiki-en@2",
+        "support-tickets@1",
     ]
     assert report["attribution"] == att.to_dict()
     assert sum(d["ppm"] for d in report["attribution"]["datanets"]) == 1_000_000
@@ -281,22 +319,38 @@ def test_browser_shows_the_report(demo: dict[str, Any], report: dict[str, Any], 
     assert dom.of("verdict") == verdict.decision == "allowed"
     assert "commercial use in domain medical" in " ".join(dom.text.split())
     # the graph: one box per run and per DataNet version, labelled, with weights and the fine-tune edge
-    assert dom.nodes("run") == [n.label for n in reversed(runs)] == ["acme-base@1.0", "acme-support@1.1"]  # left to right
+    assert (
+        dom.nodes("run") == [n.label for n in reversed(runs)] == ["acme-base@1.0", "acme-support@1.1"]
+    )  # left to right
     assert sorted(dom.nodes("datanet")) == sorted(f.label for f in verdict.findings)
-    for needle in ("acme-base@1.0", "acme-support@1.1", "openwiki-en@2", "support-tickets@1", "support-tickets@2",
-                   "70%", "30%", "100%", "fine-tune", "CC-BY-SA-4.0 · allowed"):
+    for needle in (
+        "acme-base@1.0",
+        "acme-support@1.1",
+        "openwiki-en@2",
+        "support-tickets@1",
+        "support-tickets@2",
+        "70%",
+        "30%",
+        "100%",
+        "fine-tune",
+        "CC-BY-SA-4.0 · allowed",
+    ):
         assert needle in dom.svg_text, needle
     # runs, licence, obligations, attribution, split
     for needle in (
         *("0x" + n.record_id.hex() for n in runs),
         *(f"block {n.recorded.block_number}" for n in runs),
-        'dedupe(method="minhash", num_perm=128, threshold=0.85)', "length_filter(max_chars=20000, min_chars=200)",
-        "selector=tickets/*.jsonl", "fraction=80%", "seed=7",
+        'dedupe(method="minhash", num_perm=128, threshold=0.85)',
+        "length_filter(max_chars=20000, min_chars=200)",
+        "selector=tickets/*.jsonl",
+        "fraction=80%",
+        "seed=7",
         *(f.clause for f in verdict.findings),
         "acme-support@1.1 → acme-base@1.0",
         *verdict.notice_texts,
         "adaptations must be shared under CC-BY-SA-4.0",
-        *(pct(d.ppm) for d in att.datanets), *(pct(c.ppm) for c in att.contributors),
+        *(pct(d.ppm) for d in att.datanets),
+        *(pct(c.ppm) for c in att.contributors),
         *(c.recipient for c in att.contributors),
         *(f"{a:,}" for _, a in demo["payout"]),
     ):
@@ -310,7 +364,9 @@ def test_browser_shows_the_report(demo: dict[str, Any], report: dict[str, Any], 
 
 
 def test_hostile_strings_are_escaped(hostile: Lineage, tmp_path: Path) -> None:
-    report = build_report(hostile, use="commercial", domain="<b>med</b>", at_time=AT, amount=1000, parent_share_ppm=500_000)
+    report = build_report(
+        hostile, use="commercial", domain="<b>med</b>", at_time=AT, amount=1000, parent_share_ppm=500_000
+    )
     page = render_html(report)
     lower = page.lower()
     for raw in ("<script", "<img", "<b onmouseover", "<i>x", "</td><script"):
@@ -321,7 +377,15 @@ def test_hostile_strings_are_escaped(hostile: Lineage, tmp_path: Path) -> None:
     assert_inert(dom)
     assert dom.of("model") == f"{EVIL_MODEL}@{EVIL_VERSION}"
     assert f"{EVIL_DN}@1" in dom.nodes("datanet") and f"{EVIL_MODEL}@{EVIL_VERSION}" in dom.nodes("run")
-    for needle in (f"{EVIL_DN}@1", EVIL_NOTICE, EVIL_SELECTOR, EVIL_OP, json.dumps(EVIL_PARAM), "<b>med</b>", "LicenseRef-<i>x</i>"):
+    for needle in (
+        f"{EVIL_DN}@1",
+        EVIL_NOTICE,
+        EVIL_SELECTOR,
+        EVIL_OP,
+        json.dumps(EVIL_PARAM),
+        "<b>med</b>",
+        "LicenseRef-<i>x</i>",
+    ):
         assert needle in dom.text, needle
     # the JSON keeps the raw strings (it is data, not markup)
     assert report["lineage"]["runs"][0]["details"]["preprocessing"][0]["params"]["q"] == EVIL_PARAM
@@ -336,7 +400,11 @@ def test_hostile_strings_are_escaped(hostile: Lineage, tmp_path: Path) -> None:
         rendered = Dom(chromium(html_path, tmp_path))
         assert_inert(rendered)
         assert rendered.of("model") == f"{EVIL_MODEL}@{EVIL_VERSION}"
-        assert f"{EVIL_DN}@1" in rendered.svg_text and EVIL_NOTICE in rendered.text and json.dumps(EVIL_PARAM) in rendered.text
+        assert (
+            f"{EVIL_DN}@1" in rendered.svg_text
+            and EVIL_NOTICE in rendered.text
+            and json.dumps(EVIL_PARAM) in rendered.text
+        )
 
 
 @pytest.mark.anvil
@@ -345,19 +413,43 @@ def test_audit_command(tmp_path: Path, anvil: AnvilNode) -> None:
     seed_registry(reg)  # models base, tuned; DataNets alpha@1, alpha@2, beta@1 (MIT)
     base = reg.record_run(make_run("base", "1.0"))
     reg.record_run(make_run("tuned", "1.1", parents=(base.record_id,), uses=[("beta", 1, 1_000_000)]))
-    env = {**os.environ, "PROVENANCE_CONFIG": str(tmp_path / "config.json"), "PROVENANCE_RPC_URL": anvil.url, "PROVENANCE_REGISTRY": reg.address}
+    env = {
+        **os.environ,
+        "PROVENANCE_CONFIG": str(tmp_path / "config.json"),
+        "PROVENANCE_RPC_URL": anvil.url,
+        "PROVENANCE_REGISTRY": reg.address,
+    }
 
     def provenance(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([str(EXE), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
 
-    proc = provenance("audit", "tuned@1.1", "--out", "report", "--at", "1800000000", "--amount", "1000", "--domain", "medical", "--json")
+    proc = provenance(
+        "audit",
+        "tuned@1.1",
+        "--out",
+        "report",
+        "--at",
+        "1800000000",
+        "--amount",
+        "1000",
+        "--domain",
+        "medical",
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == {"json": "report/audit.json", "html": "report/audit.html", "decision": "allowed"}
     data = json.loads((tmp_path / "report" / "audit.json").read_text())
     assert data["model"] == "tuned@1.1" and data["source"] == {"chain_id": 31337, "registry": reg.address}
     assert data["generated_for"]["at_time"] == 1_800_000_000 and data["split"]["total"] == 1000
-    assert data == build_report(reg.lineage("tuned", "1.1"), use="commercial", domain="medical", at_time=1_800_000_000,
-                                amount=1000, parent_share_ppm=500_000, source=data["source"])
+    assert data == build_report(
+        reg.lineage("tuned", "1.1"),
+        use="commercial",
+        domain="medical",
+        at_time=1_800_000_000,
+        amount=1000,
+        parent_share_ppm=500_000,
+        source=data["source"],
+    )
     assert [(f["datanet"], f["version"]) for f in data["license"]["findings"]] == [("beta", 1), ("alpha", 2)]
     page = (tmp_path / "report" / "audit.html").read_text()
     assert "tuned@1.1" in page and "base@1.0" in page and "<svg" in page

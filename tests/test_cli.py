@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS
-
-from .conftest import AnvilNode
+from tests.conftest import AnvilNode
 
 pytestmark = pytest.mark.anvil
 EXE = Path(sys.executable).parent / "provenance"
@@ -30,7 +29,9 @@ class Cli:
         self.tmp = tmp
 
     def __call__(self, *args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run([str(EXE), *args], capture_output=True, text=True, env={**self.env, **env}, cwd=self.tmp, timeout=120)
+        proc = subprocess.run(
+            [str(EXE), *args], capture_output=True, text=True, env={**self.env, **env}, cwd=self.tmp, timeout=120
+        )
         if ok:
             assert proc.returncode == 0, proc.stderr + proc.stdout
         return proc
@@ -72,10 +73,25 @@ def node(tmp_path: Path):
 
 def setup_project(cli: Cli) -> str:
     address = cli.json("deploy")["address"]  # type: ignore[index]
-    for args in (["model", "register", "base"], ["model", "register", "tuned"], ["datanet", "register", "alpha"], ["datanet", "register", "beta"]):
+    for args in (
+        ["model", "register", "base"],
+        ["model", "register", "tuned"],
+        ["datanet", "register", "alpha"],
+        ["datanet", "register", "beta"],
+    ):
         out = cli(*args)
         assert "tx 0x" in out.stdout and "gas" in out.stdout
-    cli("datanet", "publish", "alpha", "--root", "0x" + "aa" * 32, "--spdx", "MIT", "--contributor", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3")
+    cli(
+        "datanet",
+        "publish",
+        "alpha",
+        "--root",
+        "0x" + "aa" * 32,
+        "--spdx",
+        "MIT",
+        "--contributor",
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3",
+    )
     cli("datanet", "publish", "beta", "--root", "0x" + "bb" * 32, "--spdx", "CC-BY-4.0")
     (cli.tmp / "base.yaml").write_text(BASE.format(w="11" * 32))
     (cli.tmp / "tuned.yaml").write_text(TUNED.format(w="22" * 32))
@@ -138,7 +154,11 @@ def test_each_user_error_is_one_line_with_exit_code(tmp_path: Path, node: AnvilN
         (["record", "broken.json"], {}, "broken.json: is not valid JSON"),
         (["record", "base.yaml"], {"PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[3]}, "NotAuthorizedTrainer"),
         (["record", "base.yaml"], {"PROVENANCE_PRIVATE_KEY": "0x1234"}, "key: not a valid private key"),
-        (["lineage", "base@1.0"], {"PROVENANCE_RPC_URL": "http://127.0.0.1:1"}, "no chain answers at http://127.0.0.1:1"),
+        (
+            ["lineage", "base@1.0"],
+            {"PROVENANCE_RPC_URL": "http://127.0.0.1:1"},
+            "no chain answers at http://127.0.0.1:1",
+        ),
         (["lineage", "base@1.0", "--registry", "0x" + "12" * 20], {}, "no contract at"),
         (["lineage", "base"], {}, "expected NAME@VERSION"),
     ]

@@ -10,12 +10,11 @@ from pathlib import Path
 import pytest
 
 from provenance_ledger.core.manifest import FileEntry, FileProof, Manifest, content_root, verify_file_proof
-from provenance_ledger.local.fingerprint import fingerprint, weights_digest
 from provenance_ledger.core.partition import select_partition
 from provenance_ledger.core.records import Partition
-
-from .conftest import AnvilNode
-from .test_cli import Cli
+from provenance_ledger.local.fingerprint import fingerprint, weights_digest
+from tests.conftest import AnvilNode
+from tests.test_cli import Cli
 
 pytestmark = pytest.mark.anvil
 
@@ -75,7 +74,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
 def setup_project(cli: Cli) -> Cli:
     tmp_path = cli.tmp
     cli.json("deploy")
-    for args in (["model", "register", "base"], ["model", "register", "tuned"], ["datanet", "register", "corpus"], ["datanet", "register", "pre"]):
+    for args in (
+        ["model", "register", "base"],
+        ["model", "register", "tuned"],
+        ["datanet", "register", "corpus"],
+        ["datanet", "register", "pre"],
+    ):
         cli(*args)
     make_corpus(tmp_path / "corpus")
     (tmp_path / "pre").mkdir()
@@ -121,7 +125,9 @@ def verify_data(cli: Cli, *args: str, human: bool = True, **env: str) -> tuple[i
     return js.returncode, json.loads(js.stdout), text
 
 
-def test_verify_data_names_exactly_the_file_that_differs(project: Cli, copy: Callable[[str, str], Path], tmp_path: Path) -> None:
+def test_verify_data_names_exactly_the_file_that_differs(
+    project: Cli, copy: Callable[[str, str], Path], tmp_path: Path
+) -> None:
     cli = project
     same = copy("corpus", "same")
     code, data, text = verify_data(cli, str(same), "--datanet", "corpus@1")
@@ -169,7 +175,9 @@ def test_verify_data_names_exactly_the_file_that_differs(project: Cli, copy: Cal
     assert code == 1 and data["diff"] is None and data["manifest"] is None
     assert "--manifest" in text and "cannot be listed" in text
     [manifest_file] = (cli.tmp / ".provenance" / "manifests").glob(f"{data['manifest_hash'][2:]}.json")
-    code, data, _ = verify_data(cli, str(added), "--datanet", "corpus@1", "--manifest", str(manifest_file), human=False, **no_store)
+    code, data, _ = verify_data(
+        cli, str(added), "--datanet", "corpus@1", "--manifest", str(manifest_file), human=False, **no_store
+    )
     assert code == 1 and data["diff"]["added"] == ["en/extra.jsonl"] and data["manifest"] == str(manifest_file)
 
     # A manifest that is not the published one is refused in one line.
@@ -197,7 +205,9 @@ def test_file_proof_verifies_against_the_on_chain_root(project: Cli, copy: Calla
     tampered["siblings"][0] = first[:2] + ("00" if first[2:4] != "00" else "11") + first[4:]
     assert not verify_file_proof(root, entry, FileProof.from_json(tampered))
     assert not verify_file_proof(root, FileEntry(path=entry.path, size=entry.size + 1, sha256=entry.sha256), proof)
-    assert not verify_file_proof(root, FileEntry(path="en/part-0004.jsonl", size=entry.size, sha256=entry.sha256), proof)
+    assert not verify_file_proof(
+        root, FileEntry(path="en/part-0004.jsonl", size=entry.size, sha256=entry.sha256), proof
+    )
 
     human = cli("verify-data", str(same), "--datanet", "corpus@1", "--file", str(same / "en" / "part-0003.jsonl"))
     assert "en/part-0003.jsonl is in corpus@1" in human.stdout and '"siblings"' in human.stdout
@@ -205,7 +215,9 @@ def test_file_proof_verifies_against_the_on_chain_root(project: Cli, copy: Calla
     # Another file changed: the published manifest still proves this one; the changed one fails.
     other = copy("corpus", "other")
     (other / "en" / "part-0009.jsonl").write_text("tampered\n")
-    assert json.loads(cli("verify-data", str(other), "--datanet", "corpus@1", "--file", "en/part-0003.jsonl", "--json").stdout)["verified"]
+    assert json.loads(
+        cli("verify-data", str(other), "--datanet", "corpus@1", "--file", "en/part-0003.jsonl", "--json").stdout
+    )["verified"]
     bad = cli("verify-data", str(other), "--datanet", "corpus@1", "--file", "en/part-0009.jsonl", "--json", ok=False)
     assert bad.returncode == 1 and json.loads(bad.stdout)["verified"] is False
 
@@ -220,7 +232,9 @@ def test_verify_model_weights(project: Cli, copy: Callable[[str, str], Path]) ->
 
     wrong = cli("verify-model", "weights-base", "--model", "tuned@1.1", ok=False)
     assert wrong.returncode == 1
-    assert weights_digest(cli.tmp / "weights-base").hex() in wrong.stdout and weights_digest(weights).hex() in wrong.stdout
+    assert (
+        weights_digest(cli.tmp / "weights-base").hex() in wrong.stdout and weights_digest(weights).hex() in wrong.stdout
+    )
     p = weights / "model.safetensors"
     raw = bytearray(p.read_bytes())
     raw[-1] ^= 0xFF
@@ -230,7 +244,9 @@ def test_verify_model_weights(project: Cli, copy: Callable[[str, str], Path]) ->
     assert js.returncode == 1 and not data["match"] and data["runs"][0]["weights_digest"] != data["weights_digest"]
 
 
-def test_verify_data_against_a_model_and_its_partition(project: Cli, copy: Callable[[str, str], Path], tmp_path: Path) -> None:
+def test_verify_data_against_a_model_and_its_partition(
+    project: Cli, copy: Callable[[str, str], Path], tmp_path: Path
+) -> None:
     cli = project
     manifest = fingerprint(cli.tmp / "corpus")
     selected = select_partition(manifest, PART)
@@ -243,7 +259,12 @@ def test_verify_data_against_a_model_and_its_partition(project: Cli, copy: Calla
     code, data, text = verify_data(cli, str(subset), "--model", "tuned@1.1")
     assert code == 0 and data["match"]
     [row] = data["datanets"]
-    assert (row["datanet"], row["version"], row["matches_version"], row["matches_partition"]) == ("corpus", 1, False, True)
+    assert (row["datanet"], row["version"], row["matches_version"], row["matches_partition"]) == (
+        "corpus",
+        1,
+        False,
+        True,
+    )
     assert row["partition_files"] == len(selected) and row["partition_root"] == "0x" + content_root(selected).hex()
     assert "matches corpus@1 (the partition used by tuned@1.1)" in text
 
@@ -262,7 +283,9 @@ def test_verify_data_against_a_model_and_its_partition(project: Cli, copy: Calla
     code, data, text = verify_data(cli, str(pre), "--model", "tuned@1.1")
     assert code == 1 and "--transitive" in text
     code, data, _ = verify_data(cli, str(pre), "--model", "tuned@1.1", "--transitive", human=False)
-    assert code == 0 and [(r["datanet"], r["run"]) for r in data["datanets"] if r["matches_version"]] == [("pre", "base@1.0")]
+    assert code == 0 and [(r["datanet"], r["run"]) for r in data["datanets"] if r["matches_version"]] == [
+        ("pre", "base@1.0")
+    ]
 
     # Without the stored manifest the partition is unknown; --manifest supplies it.
     no_store = {"PROVENANCE_MANIFESTS": str(tmp_path / "empty-store")}
@@ -270,7 +293,9 @@ def test_verify_data_against_a_model_and_its_partition(project: Cli, copy: Calla
     saved.write_bytes(manifest.to_json_bytes())
     code, data, text = verify_data(cli, str(subset), "--model", "tuned@1.1", **no_store)
     assert code == 1 and data["datanets"][0]["matches_partition"] is None and "--manifest" in text
-    code, data, _ = verify_data(cli, str(subset), "--model", "tuned@1.1", "--manifest", str(saved), human=False, **no_store)
+    code, data, _ = verify_data(
+        cli, str(subset), "--model", "tuned@1.1", "--manifest", str(saved), human=False, **no_store
+    )
     assert code == 0 and data["datanets"][0]["matches_partition"] is True
 
 
@@ -281,8 +306,13 @@ def test_fingerprint_command_matches_the_library(tmp_path: Path) -> None:
     proc = cli("datanet", "fingerprint", "data", "--json")
     assert proc.stderr == ""
     data = json.loads(proc.stdout)
-    assert data == {"content_root": "0x" + lib.root.hex(), "manifest_hash": "0x" + lib.manifest_hash.hex(),
-                    "files": 26, "bytes": lib.total_size, "manifest": None}
+    assert data == {
+        "content_root": "0x" + lib.root.hex(),
+        "manifest_hash": "0x" + lib.manifest_hash.hex(),
+        "files": 26,
+        "bytes": lib.total_size,
+        "manifest": None,
+    }
     human = cli("datanet", "fingerprint", "data", "--out", "out/data.manifest.json").stdout
     assert "0x" + lib.root.hex() in human and "26 (" in human
     written = (tmp_path / "out" / "data.manifest.json").read_bytes()
@@ -317,6 +347,9 @@ def test_each_user_error_is_one_line(project: Cli, copy: Callable[[str, str], Pa
     for args, message in cases:
         proc = cli(*args, ok=False)
         lines = proc.stderr.strip().splitlines()
-        assert proc.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, proc.stderr)
+        assert proc.returncode == 1 and len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (
+            args,
+            proc.stderr,
+        )
     for cmd in (["verify-data"], ["verify-model"], ["datanet", "fingerprint"]):
         assert "Example" in cli(*cmd, "--help").stdout

@@ -18,12 +18,21 @@ def test_demo_answers_with_the_complete_lineage(tmp_path: Path) -> None:
     text = out.getvalue()
     assert facts["duplicate_tx"] is None  # recording the same run twice: same hash, no second record
     for needle in (
-        "support-tickets@2", "openwiki-en@2", "support-tickets@1",  # every DataNet version
-        "100%", "70%", "30%",  # weights
-        "selector=tickets/*.jsonl", "fraction=80%", "seed=7",  # partition
-        'dedupe(method="minhash", num_perm=128, threshold=0.85)', "length_filter(max_chars=20000, min_chars=200)",
-        "fine-tuned from", "acme-base@1.0",  # parent model
-        "0x" + facts["tuned_record"].hex(), "block",  # record hash and block
+        "support-tickets@2",
+        "openwiki-en@2",
+        "support-tickets@1",  # every DataNet version
+        "100%",
+        "70%",
+        "30%",  # weights
+        "selector=tickets/*.jsonl",
+        "fraction=80%",
+        "seed=7",  # partition
+        'dedupe(method="minhash", num_perm=128, threshold=0.85)',
+        "length_filter(max_chars=20000, min_chars=200)",
+        "fine-tuned from",
+        "acme-base@1.0",  # parent model
+        "0x" + facts["tuned_record"].hex(),
+        "block",  # record hash and block
         "via 1 fine-tune",  # reverse query is transitive
     ):
         assert needle in text, needle
@@ -39,6 +48,8 @@ def test_demo_is_deterministic(tmp_path: Path) -> None:
 
 
 def test_demo_command_runs() -> None:
-    proc = subprocess.run([str(Path(sys.executable).parent / "provenance"), "demo"], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "provenance"), "demo"], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stderr
     assert "Q1: what exactly did acme-support@1.1 train on?" in proc.stdout

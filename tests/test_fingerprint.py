@@ -13,7 +13,6 @@ from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
 from provenance_ledger.core.manifest import (
     FileEntry,
     FileProof,
@@ -25,7 +24,6 @@ from provenance_ledger.core.manifest import (
     node_hash,
     verify_file_proof,
 )
-from provenance_ledger.local.fingerprint import collect, fingerprint, verify_data, weights_digest
 from provenance_ledger.core.merkle import (
     hash_pair,
     leaf_hash,
@@ -38,8 +36,9 @@ from provenance_ledger.core.merkle import (
 )
 from provenance_ledger.core.partition import PPM, draw, in_partition, select, select_partition
 from provenance_ledger.core.records import Partition
-
-from .conftest import make_run
+from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
+from provenance_ledger.local.fingerprint import collect, fingerprint, verify_data, weights_digest
+from tests.conftest import make_run
 
 # ------------------------------------------------------------------ fixtures
 
@@ -50,7 +49,7 @@ def make_tree(root: Path) -> Path:
         "b/c.bin": bytes(range(256)) * 50,
         "b/d/e.jsonl": b'{"x": 1}\n' * 1000,
         "empty": b"",
-        "z/\u00e9t\u00e9.txt": "unicode name".encode(),
+        "z/\u00e9t\u00e9.txt": b"unicode name",
     }
     for rel, data in files.items():
         p = root / rel
@@ -149,7 +148,9 @@ def test_leaf_and_root_definitions_are_pinned(tree: Path) -> None:
     m = fingerprint(tree)
     e = m.entry("a.txt")
     p = b"a.txt"
-    assert e.leaf() == keccak(b"\x00" + len(p).to_bytes(8, "big") + p + (6).to_bytes(8, "big") + hashlib.sha256(b"alpha\n").digest())
+    assert e.leaf() == keccak(
+        b"\x00" + len(p).to_bytes(8, "big") + p + (6).to_bytes(8, "big") + hashlib.sha256(b"alpha\n").digest()
+    )
     leaves = [f.leaf() for f in m.files]  # 5 leaves: ((0,1),(2,3)),4
     expected = node_hash(node_hash(node_hash(leaves[0], leaves[1]), node_hash(leaves[2], leaves[3])), leaves[4])
     assert m.root == expected == content_root(reversed(m.files))
@@ -265,14 +266,24 @@ def test_file_proof_verifies_and_tampering_fails(tree: Path) -> None:
     assert not verify_file_proof(m.root, wrong_content, proof)
     renamed = FileEntry(path="b/other.bin", size=e.size, sha256=e.sha256)
     assert not verify_file_proof(m.root, renamed, proof)
-    assert not verify_file_proof(m.root, e, FileProof(index=proof.index, count=proof.count, siblings=proof.siblings[:-1]))
-    assert not verify_file_proof(m.root, e, FileProof(index=proof.index, count=proof.count, siblings=proof.siblings + (m.root,)))
+    assert not verify_file_proof(
+        m.root, e, FileProof(index=proof.index, count=proof.count, siblings=proof.siblings[:-1])
+    )
+    assert not verify_file_proof(
+        m.root, e, FileProof(index=proof.index, count=proof.count, siblings=proof.siblings + (m.root,))
+    )
     with pytest.raises(NotFoundError):
         file_proof(m, "missing.txt")
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(st.text("abc/", min_size=1, max_size=6), st.integers(0, 2**40), st.binary(min_size=32, max_size=32)), min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(st.text("abc/", min_size=1, max_size=6), st.integers(0, 2**40), st.binary(min_size=32, max_size=32)),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_file_proof_verifies_for_every_file_of_random_manifests(raw: list[tuple[str, int, bytes]]) -> None:
     entries: dict[str, FileEntry] = {}
     for path, size, digest in raw:
@@ -346,7 +357,9 @@ def test_bad_inputs_name_the_path(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("workers", "size"), [(1, 100), (2, 100), (2, 3 << 20)])
-def test_unreadable_file_is_an_error_naming_it(tree: Path, monkeypatch: pytest.MonkeyPatch, workers: int, size: int) -> None:
+def test_unreadable_file_is_an_error_naming_it(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, workers: int, size: int
+) -> None:
     import builtins
 
     import provenance_ledger.local.fingerprint as fp
@@ -422,7 +435,11 @@ def test_progress_reports_bytes_from_the_calling_thread(tree: Path) -> None:
 def synthetic_manifest(n: int) -> Manifest:
     return Manifest(
         files=tuple(
-            FileEntry(path=f"{'en' if i % 2 else 'fr'}/part-{i:05d}.jsonl", size=i, sha256=hashlib.sha256(str(i).encode()).digest())
+            FileEntry(
+                path=f"{'en' if i % 2 else 'fr'}/part-{i:05d}.jsonl",
+                size=i,
+                sha256=hashlib.sha256(str(i).encode()).digest(),
+            )
             for i in range(n)
         )
     )
@@ -453,6 +470,11 @@ def test_partition_rule_is_pinned() -> None:
     if value > 0:
         assert not in_partition(e, fraction_ppm=value, seed=5)
     assert not in_partition(e, selector="EN/*")  # case-sensitive
-    for kw, field in [({"fraction_ppm": 0}, "fraction_ppm"), ({"fraction_ppm": PPM + 1}, "fraction_ppm"), ({"seed": -1}, "seed"), ({"selector": None}, "selector")]:
+    for kw, field in [
+        ({"fraction_ppm": 0}, "fraction_ppm"),
+        ({"fraction_ppm": PPM + 1}, "fraction_ppm"),
+        ({"seed": -1}, "seed"),
+        ({"selector": None}, "selector"),
+    ]:
         with pytest.raises(ValidationError, match=field):
             select(synthetic_manifest(2), **kw)

@@ -12,16 +12,13 @@ from eth_abi import encode as abi_encode
 from eth_account import Account
 
 from provenance_ledger.chain.abi import registry_abi
-from provenance_ledger.core.canonical import decode_run, encode_run, record_id
-from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect, dev_keys
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect, dev_keys
+from provenance_ledger.core.canonical import decode_run, encode_run, parse_record, record_id
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
-from provenance_ledger.core.canonical import parse_record
-from provenance_ledger.errors import ValidationError
 from provenance_ledger.index.store import Index, _run_recorded
-
-from .conftest import make_run, seed_registry
-from .test_cli import Cli
+from tests.conftest import make_run, seed_registry
+from tests.test_cli import Cli
 
 TABLES = ("runs", "datanet_uses", "parents", "models", "datanets", "datanet_versions", "anchors", "blocks", "trainers")
 
@@ -47,7 +44,16 @@ def _populate(reg: Registry) -> dict[str, bytes]:
     a2 = make_run("tuned", "3.1", parents=(record_id(a1), base), uses=[("beta", 1, 1_000_000)])
     a3 = make_run("tuned", "3.1", parents=(record_id(t21),), uses=[("alpha", 2, 1_000_000)], started_at=5)
     root, _ = reg.anchor_runs([a1, a2, a3])
-    return {"base": base, "tuned": tuned, "b11": record_id(b11), "t21": record_id(t21), "a1": record_id(a1), "a2": record_id(a2), "a3": record_id(a3), "root": root}
+    return {
+        "base": base,
+        "tuned": tuned,
+        "b11": record_id(b11),
+        "t21": record_id(t21),
+        "a1": record_id(a1),
+        "a2": record_id(a2),
+        "a3": record_id(a3),
+        "root": root,
+    }
 
 
 REFS = [("base", "1.0"), ("tuned", "2.0"), ("base", "1.1"), ("tuned", "2.1"), ("base", "3.0"), ("tuned", "3.1")]
@@ -123,10 +129,14 @@ def test_incremental_sync_reads_only_new_blocks(reg: Registry, tmp_path: Path) -
     first = idx.sync(reg)
     assert first.records == 0 and first.events == 7  # the seed: 2 models, 2 DataNets, 3 DataNet versions
     assert idx.status().counts["datanet_versions"] == 3
-    runs = [reg.record_run(make_run("base", f"1.{i}", uses=[("alpha", 1, 400_000), ("beta", 1, 600_000)])) for i in range(3)]
+    runs = [
+        reg.record_run(make_run("base", f"1.{i}", uses=[("alpha", 1, 400_000), ("beta", 1, 600_000)])) for i in range(3)
+    ]
     second = idx.sync(reg)
     assert second.from_block == first.to_block + 1
-    assert second.records == 3 and second.events == 3  # each run's RunRecorded (its uses and parents come from the record)
+    assert (
+        second.records == 3 and second.events == 3
+    )  # each run's RunRecorded (its uses and parents come from the record)
     assert second.blocks == second.to_block - first.to_block
     assert {r.record_id for r in idx.runs_of("base", "1.2")} == {runs[2].record_id}
     third = idx.sync(reg)
@@ -191,8 +201,12 @@ def test_reorg_drops_orphaned_records(reg: Registry, tmp_path: Path, n_a: int, n
 
 
 def _dump(idx: Index, table: str) -> list[Any]:
-    cols = "*" if table != "runs" else "record_id, model_id, version_key, model_version, block, tx_hash, log_index, record, recorder, anchor_root"
-    return sorted(idx._db.execute(f"SELECT {cols} FROM {table}").fetchall())  # noqa: S608
+    cols = (
+        "*"
+        if table != "runs"
+        else "record_id, model_id, version_key, model_version, block, tx_hash, log_index, record, recorder, anchor_root"
+    )
+    return sorted(idx._db.execute(f"SELECT {cols} FROM {table}").fetchall())
 
 
 @pytest.mark.anvil
@@ -343,7 +357,6 @@ def test_a_file_that_is_not_an_index_is_a_clear_error(tmp_path: Path) -> None:
 def test_stored_tree_levels_give_the_registry_proofs(n: int) -> None:
     from eth_utils import keccak
 
-    from provenance_ledger.index.store import _split_levels
     from provenance_ledger.core.merkle import (
         merkle_levels_of_ids,
         merkle_proof_of_id,
@@ -351,6 +364,7 @@ def test_stored_tree_levels_give_the_registry_proofs(n: int) -> None:
         proof_from_levels,
         verify_proof_of_id,
     )
+    from provenance_ledger.index.store import _split_levels
 
     ids = [keccak(text=str(i)) for i in range(n)]
     levels = merkle_levels_of_ids(ids)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 import rfc8785
-from eth_utils import keccak
 
-from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
-from provenance_ledger.errors import ValidationError
+from provenance_ledger.core import licensing
+from provenance_ledger.core.entries import DatanetVersionInfo
 from provenance_ledger.core.licensing import (
     LicenseTerms,
     check_use,
@@ -19,11 +17,9 @@ from provenance_ledger.core.licensing import (
     parse_terms,
     rules_table,
 )
-from provenance_ledger.core import licensing
-from provenance_ledger.core.lineage import Lineage, RunNode, UsedDatanet
-from provenance_ledger.core.records import DatanetUse, TrainingRun
-
-from .lineage_builders import h, lineage_of, make_datanet, run
+from provenance_ledger.core.lineage import Lineage
+from provenance_ledger.errors import ValidationError
+from tests.lineage_builders import lineage_of, make_datanet, run
 
 
 def dn(name: str, terms: Any, *, version: int = 1) -> DatanetVersionInfo:
@@ -35,8 +31,13 @@ T = 1_750_000_000  # a fixed check time (2025-06-15)
 
 WIKI = dn(
     "wiki",
-    {"spdx": "CC-BY-SA-4.0", "commercial_use": True, "attribution_required": True,
-     "attribution_notice": "Wiki text, CC BY-SA 4.0", "share_alike": True},
+    {
+        "spdx": "CC-BY-SA-4.0",
+        "commercial_use": True,
+        "attribution_required": True,
+        "attribution_notice": "Wiki text, CC BY-SA 4.0",
+        "share_alike": True,
+    },
 )
 NC = dn("nc-corpus", {"spdx": "CC-BY-NC-4.0"})
 TICKETS = dn(
@@ -176,15 +177,31 @@ def test_domain_both_allowed_and_prohibited_is_blocked() -> None:
         (None, "unknown terms: the published terms are not a JSON object"),
         ({}, "unknown terms: spdx: is required"),
         ({"license": "MIT"}, "unknown terms: terms: unknown field(s) license"),
-        ({"spdx": "MIT OR Apache-2.0"}, "unknown terms: spdx: must be an SPDX licence id or 'custom', got 'MIT OR Apache-2.0'"),
+        (
+            {"spdx": "MIT OR Apache-2.0"},
+            "unknown terms: spdx: must be an SPDX licence id or 'custom', got 'MIT OR Apache-2.0'",
+        ),
         ({"spdx": "custom", "commercial_use": True}, "unknown terms: text_hash: is required for a custom licence"),
-        ({"spdx": "MIT", "commercial_use": "yes"}, "unknown terms: commercial_use: must be true, false or null, got 'yes'"),
-        ({"spdx": "MIT", "use_class": "commercial", "commercial_use": False},
-         "unknown terms: commercial_use: false contradicts use_class commercial"),
-        ({"spdx": "MIT", "use_class": "personal"},
-         "unknown terms: use_class: must be one of academic-only, non-commercial, unspecified, commercial, got 'personal'"),
-        ({"spdx": "MIT", "expires_at": "2030"}, "unknown terms: expires_at: must be Unix seconds (a non-negative integer) or null, got '2030'"),
-        ({"spdx": "MIT", "prohibited_domains": "medical"}, "unknown terms: prohibited_domains: must be a list of domain names, got str"),
+        (
+            {"spdx": "MIT", "commercial_use": "yes"},
+            "unknown terms: commercial_use: must be true, false or null, got 'yes'",
+        ),
+        (
+            {"spdx": "MIT", "use_class": "commercial", "commercial_use": False},
+            "unknown terms: commercial_use: false contradicts use_class commercial",
+        ),
+        (
+            {"spdx": "MIT", "use_class": "personal"},
+            "unknown terms: use_class: must be one of academic-only, non-commercial, unspecified, commercial, got 'personal'",
+        ),
+        (
+            {"spdx": "MIT", "expires_at": "2030"},
+            "unknown terms: expires_at: must be Unix seconds (a non-negative integer) or null, got '2030'",
+        ),
+        (
+            {"spdx": "MIT", "prohibited_domains": "medical"},
+            "unknown terms: prohibited_domains: must be a list of domain names, got str",
+        ),
     ],
 )
 def test_unknown_terms_need_review(terms: Any, clause: str) -> None:
@@ -317,7 +334,7 @@ def test_make_terms_explicit_and_round_trips() -> None:
         "prohibited_domains": ["medical"],
         "expires_at": 1_900_000_000,
     }
-    assert make_terms(**{"spdx": "CC-BY-NC-SA-4.0"})["commercial_use"] is False
+    assert make_terms(spdx="CC-BY-NC-SA-4.0")["commercial_use"] is False
     assert rfc8785.dumps(terms)  # publishable as canonical JSON
     assert parse_terms(terms) == parse_terms(json.loads(rfc8785.dumps(terms)))
     assert parse_terms(terms).to_dict() == terms
@@ -332,9 +349,14 @@ def test_make_terms_explicit_and_round_trips() -> None:
 
 
 def test_demo_style_terms_are_known() -> None:
-    terms = {"spdx": "CC-BY-4.0", "commercial_use": True, "attribution_required": True,
-             "attribution_notice": "Support tickets (c) Acme Corp, CC BY 4.0", "share_alike": False,
-             "prohibited_domains": ["surveillance"]}
+    terms = {
+        "spdx": "CC-BY-4.0",
+        "commercial_use": True,
+        "attribution_required": True,
+        "attribution_notice": "Support tickets (c) Acme Corp, CC BY 4.0",
+        "share_alike": False,
+        "prohibited_domains": ["surveillance"],
+    }
     parsed = parse_terms(terms)
     assert isinstance(parsed, LicenseTerms)
     assert parsed.use_class == "commercial" and parsed.prohibited_domains == ("surveillance",)
@@ -359,6 +381,11 @@ def test_verdict_to_dict_is_json(tuned: Lineage) -> None:
         "required": True,
         "licenses": ["CC-BY-SA-4.0"],
         "conflict": False,
-        "sources": [{"datanet": "wiki@1", "license": "CC-BY-SA-4.0",
-                     "text": "adaptations must be shared under CC-BY-SA-4.0 (share-alike, from wiki@1)"}],
+        "sources": [
+            {
+                "datanet": "wiki@1",
+                "license": "CC-BY-SA-4.0",
+                "text": "adaptations must be shared under CC-BY-SA-4.0 (share-alike, from wiki@1)",
+            }
+        ],
     }

@@ -15,12 +15,11 @@ from web3.middleware import Web3Middleware
 from web3.providers import HTTPProvider, JSONBaseProvider
 
 from provenance_ledger.chain.abi import registry_abi
-from provenance_ledger.chain.rpc import connect, dev_keys
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import connect, dev_keys
 from provenance_ledger.errors import ChainError
 from provenance_ledger.index.store import Index
-
-from .conftest import make_run, seed_registry
+from tests.conftest import make_run, seed_registry
 
 ADDRESS = "0x" + "12" * 20
 CAP_ERROR = {"code": -32005, "message": "query returned more than {cap} results"}
@@ -43,7 +42,9 @@ class SyntheticProvider(JSONBaseProvider):
             self.logs[block] = [
                 {
                     "address": ADDRESS.lower(),
-                    "topics": ["0x" + t.hex() for t in (t0, keccak(text="d"), keccak(text="m"), keccak(text=f"{block}-{i}"))],
+                    "topics": [
+                        "0x" + t.hex() for t in (t0, keccak(text="d"), keccak(text="m"), keccak(text=f"{block}-{i}"))
+                    ],
                     "data": "0x" + abi_encode(["uint64", "uint32"], [block, i]).hex(),
                     "blockNumber": hex(block),
                     "blockHash": "0x" + keccak(text=f"block-{block}").hex(),
@@ -68,7 +69,7 @@ def _registry(provider: JSONBaseProvider, page_size: int) -> Registry:
 
 
 def test_every_log_is_returned_when_the_provider_caps_results() -> None:
-    density = {b: 1 for b in range(0, 3000, 7)} | {b: 8 for b in range(1000, 1040)}  # a dense stretch
+    density = dict.fromkeys(range(0, 3000, 7), 1) | dict.fromkeys(range(1000, 1040), 8)  # a dense stretch
     provider = SyntheticProvider(density, cap=20)
     reg = _registry(provider, page_size=2048)
     got = reg.logs("DatanetUsed", from_block=0, to_block=9999)
@@ -78,7 +79,7 @@ def test_every_log_is_returned_when_the_provider_caps_results() -> None:
 
 
 def test_page_size_grows_back_after_refusals() -> None:
-    density = {b: 4 for b in range(100, 110)}  # dense at the start, empty after
+    density = dict.fromkeys(range(100, 110), 4)  # dense at the start, empty after
     provider = SyntheticProvider(density, cap=5)
     reg = _registry(provider, page_size=4096)
     pages = list(reg._pages([], 0, 100_000))
@@ -93,7 +94,7 @@ def test_page_size_grows_back_after_refusals() -> None:
 
 
 def test_max_logs_keeps_pages_near_the_target() -> None:
-    density = {b: 10 for b in range(0, 2000)}
+    density = dict.fromkeys(range(2000), 10)
     provider = SyntheticProvider(density, cap=10**9)
     reg = _registry(provider, page_size=10_000)
     pages = list(reg._pages([], 0, 1999, max_logs=300))

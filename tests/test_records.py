@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance_ledger.core.canonical import decode_run, encode_run, name_id, record_id
-from provenance_ledger.errors import ProvenanceError, ValidationError
 from provenance_ledger.core.records import (
     CodeRef,
     DatanetUse,
@@ -17,8 +16,8 @@ from provenance_ledger.core.records import (
     TrainingRun,
     run_from_dict,
 )
-
-from .conftest import make_run
+from provenance_ledger.errors import ProvenanceError, ValidationError
+from tests.conftest import make_run
 
 
 def test_error_hierarchy_is_pinned() -> None:
@@ -84,9 +83,15 @@ def test_decode_rejects_non_canonical_details() -> None:
 
 
 json_scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1), st.floats(min_value=-1e15, max_value=1e15), st.text(max_size=12)
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**53) + 1, 2**53 - 1),
+    st.floats(min_value=-1e15, max_value=1e15),
+    st.text(max_size=12),
 )
-json_values = st.recursive(json_scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=8)
+json_values = st.recursive(
+    json_scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=8
+)
 
 
 @st.composite
@@ -119,9 +124,21 @@ def runs(draw) -> TrainingRun:
         parents=tuple(draw(st.lists(st.binary(min_size=32, max_size=32), max_size=3, unique=True))),
         datanets=uses,
         preprocessing=tuple(
-            draw(st.lists(st.builds(PreprocessingStep, op=st.text(min_size=1, max_size=8), params=st.dictionaries(st.text(max_size=6), json_values, max_size=3)), max_size=3))
+            draw(
+                st.lists(
+                    st.builds(
+                        PreprocessingStep,
+                        op=st.text(min_size=1, max_size=8),
+                        params=st.dictionaries(st.text(max_size=6), json_values, max_size=3),
+                    ),
+                    max_size=3,
+                )
+            )
         ),
-        code=draw(st.none() | st.builds(CodeRef, repo=st.text(min_size=1, max_size=10), commit=st.text(min_size=1, max_size=10))),
+        code=draw(
+            st.none()
+            | st.builds(CodeRef, repo=st.text(min_size=1, max_size=10), commit=st.text(min_size=1, max_size=10))
+        ),
         hyperparameters=draw(st.dictionaries(st.text(max_size=6), json_values, max_size=4)),
         started_at=started,
         ended_at=None if started is None else started + draw(st.integers(0, 10**6)),
@@ -138,8 +155,11 @@ def test_decode_encode_roundtrip(run: TrainingRun) -> None:
 
 
 any_json = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300) | st.text(max_size=6),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False, min_value=-1e300, max_value=1e300)
+    | st.text(max_size=6),
     lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3),
     max_leaves=10,
 )

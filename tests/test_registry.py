@@ -6,12 +6,11 @@ import pytest
 from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 
-from provenance_ledger.core.canonical import encode_run, name_id, record_id, run_tuple
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.canonical import encode_run, name_id, record_id, run_tuple
 from provenance_ledger.errors import ContractRevertError, NotFoundError, VerificationError
-
-from .conftest import make_run
-from .test_records import runs
+from tests.conftest import make_run
+from tests.test_records import runs
 
 
 def test_python_id_equals_contract_id(registry: Registry) -> None:

@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from provenance_ledger.core.canonical import decode_run, encode_run, model_version_key
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.canonical import decode_run, encode_run, model_version_key
 from provenance_ledger.core.hashing import keccak
 
 ROOT = Path(__file__).resolve().parent.parent

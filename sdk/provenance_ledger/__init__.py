@@ -12,19 +12,21 @@ Layers (each imports only the ones above it in this list):
 - :mod:`provenance_ledger.report`: renderers (terminal, DOT, HTML audit report) and output safety.
 - :mod:`provenance_ledger.cli`: the ``provenance`` command.
 
-Importing this package loads neither web3 nor eth_account: :class:`Registry` is imported on first use.
+Importing this package loads neither web3, eth_account nor eth_abi: the public names are imported on
+first use.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from provenance_ledger.core.canonical import encode_run, name_id, record_id
-from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
 
 if TYPE_CHECKING:
     from provenance_ledger.chain.client import Registry
+    from provenance_ledger.core.canonical import encode_run, name_id, record_id
+    from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 __all__ = [
     "ChainError",
@@ -44,9 +46,25 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name == "Registry":  # chain I/O: loads web3 only when asked for
-        from provenance_ledger.chain.client import Registry
+_LAZY = {
+    "Registry": "provenance_ledger.chain.client",
+    "encode_run": "provenance_ledger.core.canonical",
+    "name_id": "provenance_ledger.core.canonical",
+    "record_id": "provenance_ledger.core.canonical",
+    "CodeRef": "provenance_ledger.core.records",
+    "DatanetUse": "provenance_ledger.core.records",
+    "Partition": "provenance_ledger.core.records",
+    "PreprocessingStep": "provenance_ledger.core.records",
+    "TrainingRun": "provenance_ledger.core.records",
+}
+"""Public names imported on first use (PEP 562), so that `import provenance_ledger` and the CLI's
+`--help` load neither eth_abi nor web3."""
 
-        return Registry
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

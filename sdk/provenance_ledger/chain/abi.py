@@ -93,7 +93,8 @@ class RegistryAbi:
         except Exception:  # malformed payload: report the name alone
             values = ()
         shown = ", ".join(
-            f"{n}={'0x' + v.hex() if isinstance(v, bytes) else v}" for n, v in zip(err.input_names, values, strict=False)
+            f"{n}={'0x' + v.hex() if isinstance(v, bytes) else v}"
+            for n, v in zip(err.input_names, values, strict=False)
         )
         return ContractRevertError(err.name, values, f"registry rejected the transaction: {err.name}({shown})")
 

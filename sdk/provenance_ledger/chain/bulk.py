@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from eth_abi import encode as abi_encode
 
-from provenance_ledger.chain.rpc import Receipt, quantity
 from provenance_ledger.chain.client import Registry
+from provenance_ledger.chain.rpc import Receipt, quantity
 from provenance_ledger.errors import ChainError, ValidationError
 
 MAX_TX_BYTES = 120_000
@@ -35,7 +35,8 @@ def record_gas(encoded: bytes, *, uses: int, parents: int, anchored: bool) -> in
     floor = 10 * (encoded.count(0) + 4 * (len(encoded) - encoded.count(0)))  # EIP-7623 floor
     work = (
         calldata_gas(encoded)
-        + 2_000 + 8 * len(encoded)  # RunRecorded
+        + 2_000
+        + 8 * len(encoded)  # RunRecorded
         + 14 * len(encoded)  # canonical re-encoding and copying
         + 2_600 * uses  # DatanetUsed + version check
         + 2_100 * parents  # ParentUsed + parent check (transient)
@@ -94,7 +95,9 @@ def plan_batches(
         if rec_bytes + 68 > max_bytes or rec_gas + 60_000 > max_gas:
             raise ValidationError(f"records[{i}]", "is too large for one transaction")
         full = i > start and (
-            size + rec_bytes > max_bytes or gas + rec_gas > max_gas or (max_records is not None and i - start >= max_records)
+            size + rec_bytes > max_bytes
+            or gas + rec_gas > max_gas
+            or (max_records is not None and i - start >= max_records)
         )
         if full:
             batches.append(Batch(start=start, stop=i, calldata=batch_calldata(selector, encoded[start:i]), gas=gas))
@@ -102,7 +105,9 @@ def plan_batches(
         size += rec_bytes
         gas += rec_gas
     if start < len(encoded):
-        batches.append(Batch(start=start, stop=len(encoded), calldata=batch_calldata(selector, encoded[start:]), gas=gas))
+        batches.append(
+            Batch(start=start, stop=len(encoded), calldata=batch_calldata(selector, encoded[start:]), gas=gas)
+        )
     return batches
 
 
@@ -134,7 +139,9 @@ class BulkSender:
                 if raw:
                     break
                 if time.monotonic() > deadline:
-                    raise ChainError(f"batch of records {batch.start}..{batch.stop - 1}: {tx} not mined within {timeout:.0f} s")
+                    raise ChainError(
+                        f"batch of records {batch.start}..{batch.stop - 1}: {tx} not mined within {timeout:.0f} s"
+                    )
                 time.sleep(0.01)
             if quantity(raw["status"]) != 1:
                 raise ChainError(f"batch of records {batch.start}..{batch.stop - 1}: transaction {tx} reverted")

@@ -14,19 +14,26 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-
-from provenance_ledger.core.hashing import keccak
 from web3 import Web3
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
 from provenance_ledger.chain.abi import Event, registry_abi
-from provenance_ledger.core.canonical import canonical_json, decode_run, encode_run, entity_id, model_version_key, name_id, run_tuple
 from provenance_ledger.chain.rpc import Receipt, Signer, explain, quantity
+from provenance_ledger.core.canonical import (
+    canonical_json,
+    decode_run,
+    encode_run,
+    entity_id,
+    model_version_key,
+    name_id,
+    run_tuple,
+)
 from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
-from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
 from provenance_ledger.core.records import TrainingRun, bytes32
+from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
 
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks total) while reading logs."""
@@ -489,7 +496,9 @@ class Registry:
 
     def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
         """(record id, DataNet version) of every run that trained on ``datanet``."""
-        return list(dict.fromkeys((bytes(r.args["recordId"]), int(r.args["version"])) for r in self.datanet_uses(datanet)))
+        return list(
+            dict.fromkeys((bytes(r.args["recordId"]), int(r.args["version"])) for r in self.datanet_uses(datanet))
+        )
 
     def lineage(self, model: str | bytes, version: str) -> Lineage:
         """The verified lineage of ``model@version``."""
@@ -514,7 +523,9 @@ class Registry:
         if not raws:
             raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
         a = raws[0].args
-        return ModelInfo(model_id=mid, name=a["name"], owner=to_checksum_address(a["owner"]), block_number=raws[0].block_number)
+        return ModelInfo(
+            model_id=mid, name=a["name"], owner=to_checksum_address(a["owner"]), block_number=raws[0].block_number
+        )
 
     def model_name(self, model_id: bytes) -> str:
         if model_id not in self._names:
@@ -569,4 +580,6 @@ class Registry:
                 self._versions[(did, v.version)] = v
         if (did, version) in self._versions:
             return self._versions[(did, version)]
-        raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(datanet)} has no version {version}")
+        raise NotFoundError(
+            f"DataNet {datanet if isinstance(datanet, str) else _hex(datanet)} has no version {version}"
+        )

@@ -10,19 +10,42 @@ import functools
 import json
 import os
 import sys
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
 
 from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from provenance_ledger.core.manifest import Manifest
 
-console = Console(width=None if sys.stdout.isatty() else 160)
+
+class _LazyConsole:
+    """The stdout rich Console, created on first use (rich.console costs ~60 ms to import, which
+    `provenance --help` must not pay)."""
+
+    _console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            type(self)._console = Console(width=None if sys.stdout.isatty() else 160)
+        return getattr(self._console, name)
+
+
+console: Console = _LazyConsole()  # type: ignore[assignment]
+
+
+def stderr_console() -> Console:
+    """A rich Console on stderr, for progress bars and notes (stdout stays clean for --json)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def hexstr(b: bytes) -> str:
@@ -32,7 +55,9 @@ def hexstr(b: bytes) -> str:
 def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
     """Print ``data`` as JSON for scripts, or call ``human`` to render it for people."""
     if as_json:
-        click.echo(json.dumps(data, indent=2, sort_keys=True, default=lambda o: hexstr(o) if isinstance(o, bytes) else str(o)))
+        click.echo(
+            json.dumps(data, indent=2, sort_keys=True, default=lambda o: hexstr(o) if isinstance(o, bytes) else str(o))
+        )
     else:
         human()
 
@@ -59,8 +84,8 @@ class Env:
         return self._w3
 
     def registry(self, *, sign: bool = False, keystore: str | None = None) -> Any:
-        from provenance_ledger.chain.rpc import load_account
         from provenance_ledger.chain.client import Registry
+        from provenance_ledger.chain.rpc import load_account
 
         chain_id = str(self.w3.eth.chain_id)
         dep = self.config.deployments.get(chain_id)
@@ -69,7 +94,9 @@ class Env:
             raise NotFoundError(
                 f"no registry known for chain {chain_id} at {self.rpc_url}: run `provenance deploy` or pass --registry"
             )
-        from_block = self._from_block if self._from_block is not None else (dep.block if dep and dep.address == address else 0)
+        from_block = (
+            self._from_block if self._from_block is not None else (dep.block if dep and dep.address == address else 0)
+        )
         account = None
         if sign:
             password = os.environ.get("PROVENANCE_KEYSTORE_PASSWORD")
@@ -82,20 +109,46 @@ class Env:
 def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """--rpc-url, --registry, --page-size, --from-block and --json on every chain command."""
 
-    @click.option("--rpc-url", envvar="PROVENANCE_RPC_URL", help="JSON-RPC URL (default: the project's, else the local node http://127.0.0.1:8545).")
-    @click.option("--registry", "registry_address", envvar="PROVENANCE_REGISTRY", help="Registry address (default: the one `provenance deploy` saved for this chain).")
-    @click.option("--page-size", default=10_000, show_default=True, type=click.IntRange(1), help="Blocks per eth_getLogs page (providers cap ranges; pages are halved on refusal).")
-    @click.option("--from-block", type=click.IntRange(0), help="First block to scan (default: the registry's deployment block).")
+    @click.option(
+        "--rpc-url",
+        envvar="PROVENANCE_RPC_URL",
+        help="JSON-RPC URL (default: the project's, else the local node http://127.0.0.1:8545).",
+    )
+    @click.option(
+        "--registry",
+        "registry_address",
+        envvar="PROVENANCE_REGISTRY",
+        help="Registry address (default: the one `provenance deploy` saved for this chain).",
+    )
+    @click.option(
+        "--page-size",
+        default=10_000,
+        show_default=True,
+        type=click.IntRange(1),
+        help="Blocks per eth_getLogs page (providers cap ranges; pages are halved on refusal).",
+    )
+    @click.option(
+        "--from-block", type=click.IntRange(0), help="First block to scan (default: the registry's deployment block)."
+    )
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
     @functools.wraps(fn)
-    def wrapper(rpc_url: str | None, registry_address: str | None, page_size: int, from_block: int | None, as_json: bool, **kw: Any) -> Any:
+    def wrapper(
+        rpc_url: str | None,
+        registry_address: str | None,
+        page_size: int,
+        from_block: int | None,
+        as_json: bool,
+        **kw: Any,
+    ) -> Any:
         return fn(Env(rpc_url, registry_address, page_size, from_block), as_json, **kw)
 
     return wrapper
 
 
 keystore_option = click.option(
-    "--keystore", type=click.Path(dir_okay=False), envvar="PROVENANCE_KEYSTORE",
+    "--keystore",
+    type=click.Path(dir_okay=False),
+    envvar="PROVENANCE_KEYSTORE",
     help="Encrypted keystore (eth-account JSON); password from $PROVENANCE_KEYSTORE_PASSWORD or a prompt. "
     "Without it the key is read from $PROVENANCE_PRIVATE_KEY.",
 )
@@ -130,15 +183,12 @@ def reg_model_id(name: str) -> bytes:
     return entity_id(name, "model")
 
 
-
 LARGE_INPUT = 64 << 20
 """Inputs of at least this many bytes get a progress bar on stderr (unless --json)."""
 
 
-
 def fingerprint_paths(paths: str | Sequence[str], *, quiet: bool, base: str | None = None) -> Manifest:
     """:func:`~provenance_ledger.fingerprint.fingerprint`, with a progress bar on stderr for large inputs."""
-    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
     from provenance_ledger.local.fingerprint import fingerprint
@@ -150,8 +200,13 @@ def fingerprint_paths(paths: str | Sequence[str], *, quiet: bool, base: str | No
             if quiet or total < LARGE_INPUT:
                 return
             bar = Progress(
-                TextColumn("fingerprinting"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True,
+                TextColumn("fingerprinting"),
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                TimeRemainingColumn(),
+                console=stderr_console(),
+                transient=True,
             )
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task("fingerprinting", total=total)
@@ -162,8 +217,6 @@ def fingerprint_paths(paths: str | Sequence[str], *, quiet: bool, base: str | No
     finally:
         if "bar" in state:
             state["bar"].stop()
-
-
 
 
 CATCH_UP_BLOCKS = 1_000
@@ -207,12 +260,12 @@ def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> An
             _note(f"could not bring the index {path} up to date ({exc})")
         if idx.is_fresh(reg):
             return idx
-    _note(f"the index {path} is behind the chain (block {idx.last_block}); reading event logs. Run `provenance index sync`.")
+    _note(
+        f"the index {path} is behind the chain (block {idx.last_block}); reading event logs. Run `provenance index sync`."
+    )
     idx.close()
     return reg
 
 
 def _note(text: str) -> None:
     Console(stderr=True).print(text, style="dim", highlight=False, markup=False)
-
-

@@ -16,6 +16,7 @@ import click
 from provenance_ledger.cli import audit, data, index, node, query, record, registry
 from provenance_ledger.errors import ProvenanceError
 
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="provenance-ledger")
 def cli() -> None:
@@ -33,7 +34,6 @@ def cli() -> None:
       provenance record run.yaml
       provenance lineage my-model@1.0 --tree
     """
-
 
 
 for command in (
@@ -69,4 +69,3 @@ def main(args: list[str] | None = None) -> None:
     except ProvenanceError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
-

@@ -11,8 +11,7 @@ from typing import Any
 import click
 
 from provenance_ledger.cli._common import chain_options, console, emit, split_ref
-from provenance_ledger.core.attribution import PARENT_SHARE_PPM, PPM
-from provenance_ledger.core.licensing import USES
+from provenance_ledger.core.units import PARENT_SHARE_PPM, PPM, USES
 
 _EPILOG = (
     "Examples:\n\n\b\n    provenance audit acme-support@1.1 --out audit/\n"
@@ -23,17 +22,50 @@ _EPILOG = (
 
 _PARAMS = (  # outermost first, as they would be written as decorators
     click.argument("ref", metavar="MODEL@VERSION"),
-    click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Directory to write audit.json and audit.html into (created if needed)."),
-    click.option("--use", "use", type=click.Choice(list(USES)), default="commercial", show_default=True, help="Intended use to judge."),
+    click.option(
+        "--out",
+        "out_dir",
+        required=True,
+        type=click.Path(file_okay=False),
+        help="Directory to write audit.json and audit.html into (created if needed).",
+    ),
+    click.option(
+        "--use",
+        "use",
+        type=click.Choice(list(USES)),
+        default="commercial",
+        show_default=True,
+        help="Intended use to judge.",
+    ),
     click.option("--domain", help="Application domain, e.g. medical."),
-    click.option("--at", "at_time", type=click.IntRange(0), help="Unix time to judge licence expiry at (default: now)."),
-    click.option("--amount", type=click.IntRange(0), help="Also split this many smallest units of a reward exactly among contributors."),
-    click.option("--parent-share", default=PARENT_SHARE_PPM, show_default=True, type=click.IntRange(0, PPM), help="Parts per million of a fine-tune's credit passed to its parent models."),
+    click.option(
+        "--at", "at_time", type=click.IntRange(0), help="Unix time to judge licence expiry at (default: now)."
+    ),
+    click.option(
+        "--amount",
+        type=click.IntRange(0),
+        help="Also split this many smallest units of a reward exactly among contributors.",
+    ),
+    click.option(
+        "--parent-share",
+        default=PARENT_SHARE_PPM,
+        show_default=True,
+        type=click.IntRange(0, PPM),
+        help="Parts per million of a fine-tune's credit passed to its parent models.",
+    ),
 )
 
 
 def _audit(
-    env: Any, as_json: bool, ref: str, out_dir: str, use: str, domain: str | None, at_time: int | None, amount: int | None, parent_share: int
+    env: Any,
+    as_json: bool,
+    ref: str,
+    out_dir: str,
+    use: str,
+    domain: str | None,
+    at_time: int | None,
+    amount: int | None,
+    parent_share: int,
 ) -> None:
     """Audit report of MODEL@VERSION: its complete lineage drawn as a graph, every run and its
     preprocessing, the licence verdict with the deciding clauses, the attribution notices and

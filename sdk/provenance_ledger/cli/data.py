@@ -48,7 +48,6 @@ def _esc(text: str) -> str:
 
 
 def _parse_datanet_ref(ref: str) -> tuple[str, int]:
-
     name, v = split_ref(ref, "--datanet")
     if not v.isdigit() or int(v) < 1:
         raise ValidationError("--datanet", f"version must be a positive number, got {v!r} in {ref!r}")
@@ -60,7 +59,11 @@ def _datanet_version(reg: Any, name: str, version: int) -> DatanetVersionInfo:
     if owner is None:
         raise NotFoundError(f"DataNet {name} is not registered")
     if version > count:
-        raise NotFoundError(f"DataNet {name} has no version {version} (latest is {count})" if count else f"DataNet {name} has no published version")
+        raise NotFoundError(
+            f"DataNet {name} has no version {version} (latest is {count})"
+            if count
+            else f"DataNet {name} has no published version"
+        )
     return reg.datanet_version(name, version)
 
 
@@ -80,7 +83,9 @@ def diff_json(d: Diff) -> dict[str, Any]:
     return {
         "added": [f.path for f in d.added if f.path not in moved_to],
         "removed": [f.path for f in d.removed if f.path not in moved_from],
-        "changed": [{"path": c.path, "expected": _entry_json(c.expected), "actual": _entry_json(c.actual)} for c in d.changed],
+        "changed": [
+            {"path": c.path, "expected": _entry_json(c.expected), "actual": _entry_json(c.actual)} for c in d.changed
+        ],
         "renamed": [{"from": r.path, "to": a.path} for r, a in renamed],
     }
 
@@ -124,8 +129,16 @@ def _out_inside(out: str, paths: Sequence[str]) -> str | None:
 
 @click.command("fingerprint", epilog=FINGERPRINT_EPILOG)
 @click.argument("paths", nargs=-1, required=True, metavar="DIR_OR_FILES...")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the canonical manifest JSON to this file (outside the fingerprinted folder).")
-@click.option("--base", type=click.Path(file_okay=False), help="Name files relative to this folder (default: a folder names its own content; several inputs: their deepest common folder).")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    help="Write the canonical manifest JSON to this file (outside the fingerprinted folder).",
+)
+@click.option(
+    "--base",
+    type=click.Path(file_okay=False),
+    help="Name files relative to this folder (default: a folder names its own content; several inputs: their deepest common folder).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output (no progress bar).")
 def datanet_fingerprint(paths: tuple[str, ...], out: str | None, base: str | None, as_json: bool) -> None:
     """Fingerprint a DataNet version's files: content root, manifest hash, file count and bytes.
@@ -136,7 +149,8 @@ def datanet_fingerprint(paths: tuple[str, ...], out: str | None, base: str | Non
         inside = _out_inside(out, paths)
         if inside is not None:
             raise ValidationError(
-                "--out", f"{out} is inside {inside}, which is being fingerprinted: the manifest would change its content root. Write it elsewhere."
+                "--out",
+                f"{out} is inside {inside}, which is being fingerprinted: the manifest would change its content root. Write it elsewhere.",
             )
     manifest = fingerprint_paths(paths[0] if len(paths) == 1 else list(paths), quiet=as_json, base=base)
     if out:
@@ -177,7 +191,9 @@ VERIFY_DATA_EPILOG = (
 )
 
 
-def _verify_datanet(env: Any, as_json: bool, folder: str, ref: str, given: list[tuple[str, Manifest]], file: str | None) -> int:
+def _verify_datanet(
+    env: Any, as_json: bool, folder: str, ref: str, given: list[tuple[str, Manifest]], file: str | None
+) -> int:
     from provenance_ledger.core.manifest import diff
 
     name, version = _parse_datanet_ref(ref)
@@ -207,7 +223,10 @@ def _verify_datanet(env: Any, as_json: bool, folder: str, ref: str, given: list[
 
     def human() -> None:
         if match:
-            console.print(f"[green]{_esc(folder)} is exactly {_esc(info.label)}[/green] ({len(local.files):,} files, content root {_hex(info.content_root)})", highlight=False)
+            console.print(
+                f"[green]{_esc(folder)} is exactly {_esc(info.label)}[/green] ({len(local.files):,} files, content root {_hex(info.content_root)})",
+                highlight=False,
+            )
             return
         console.print(
             f"[red]{_esc(folder)} differs from {_esc(info.label)}[/red]: content root {_hex(local.root)}, on chain {_hex(info.content_root)}",
@@ -243,7 +262,9 @@ def _member(folder: str, file: str) -> str:
     return check_path(rel.replace(os.sep, "/"), "--file")
 
 
-def _verify_file(as_json: bool, folder: str, info: DatanetVersionInfo, published: Manifest | None, source: str | None, file: str) -> int:
+def _verify_file(
+    as_json: bool, folder: str, info: DatanetVersionInfo, published: Manifest | None, source: str | None, file: str
+) -> int:
     from provenance_ledger.core.manifest import file_proof, verify_file_proof
 
     path = _member(folder, file)
@@ -282,16 +303,26 @@ def _verify_file(as_json: bool, folder: str, info: DatanetVersionInfo, published
 
     def human() -> None:
         if ok:
-            console.print(f"[green]{_esc(path)} is in {_esc(info.label)}[/green]: its proof verifies against the on-chain content root {_hex(info.content_root)}", highlight=False)
+            console.print(
+                f"[green]{_esc(path)} is in {_esc(info.label)}[/green]: its proof verifies against the on-chain content root {_hex(info.content_root)}",
+                highlight=False,
+            )
         else:
-            console.print(f"[red]{_esc(path)}: the proof does not verify against the on-chain content root of {_esc(info.label)}[/red] ({_esc(str(reason))})", highlight=False)
-        click.echo(json.dumps({"content_root": data["content_root"], "file": data["file"], "proof": data["proof"]}, indent=2))
+            console.print(
+                f"[red]{_esc(path)}: the proof does not verify against the on-chain content root of {_esc(info.label)}[/red] ({_esc(str(reason))})",
+                highlight=False,
+            )
+        click.echo(
+            json.dumps({"content_root": data["content_root"], "file": data["file"], "proof": data["proof"]}, indent=2)
+        )
 
     emit(data, as_json, human)
     return 0 if ok else 1
 
 
-def _verify_model_data(env: Any, as_json: bool, folder: str, ref: str, given: list[tuple[str, Manifest]], transitive: bool) -> int:
+def _verify_model_data(
+    env: Any, as_json: bool, folder: str, ref: str, given: list[tuple[str, Manifest]], transitive: bool
+) -> int:
     from rich.table import Table
 
     from provenance_ledger.core.manifest import content_root
@@ -321,49 +352,86 @@ def _verify_model_data(env: Any, as_json: bool, folder: str, ref: str, given: li
                     matches_partition = local.root == sub
                 else:
                     matches_partition = False
-            rows.append({
-                "run": node.label,
-                "record_id": _hex(node.record_id),
-                "datanet": info.name,
-                "version": info.version,
-                "content_root": _hex(info.content_root),
-                "partition": {"split": part.split, "selector": part.selector, "fraction_ppm": part.fraction_ppm, "seed": part.seed},
-                "whole_version_used": whole,
-                "matches_version": matches_version,
-                "partition_files": partition_files,
-                "partition_root": partition_root,
-                "matches_partition": matches_partition,
-                "manifest": source,
-            })
+            rows.append(
+                {
+                    "run": node.label,
+                    "record_id": _hex(node.record_id),
+                    "datanet": info.name,
+                    "version": info.version,
+                    "content_root": _hex(info.content_root),
+                    "partition": {
+                        "split": part.split,
+                        "selector": part.selector,
+                        "fraction_ppm": part.fraction_ppm,
+                        "seed": part.seed,
+                    },
+                    "whole_version_used": whole,
+                    "matches_version": matches_version,
+                    "partition_files": partition_files,
+                    "partition_root": partition_root,
+                    "matches_partition": matches_partition,
+                    "manifest": source,
+                }
+            )
     for f, _ in given:
         if f not in used_manifests:
             _note(f"note: {f} is the manifest of none of the DataNet versions checked")
     matched = [r for r in rows if r["matches_version"] or r["matches_partition"]]
-    data = {"dir": folder, "model": name, "version": version, "transitive": transitive, "local_root": _hex(local.root),
-            "files": len(local.files), "bytes": local.total_size, "match": bool(matched), "datanets": rows}
+    data = {
+        "dir": folder,
+        "model": name,
+        "version": version,
+        "transitive": transitive,
+        "local_root": _hex(local.root),
+        "files": len(local.files),
+        "bytes": local.total_size,
+        "match": bool(matched),
+        "datanets": rows,
+    }
 
     def yes_no(v: bool | None, missing: str) -> str:
         return missing if v is None else ("[green]match[/green]" if v else "no")
 
     def human() -> None:
-        t = Table(title=f"{folder} against the DataNet versions {'in the lineage of' if transitive else 'used by'} {ref}")
+        t = Table(
+            title=f"{folder} against the DataNet versions {'in the lineage of' if transitive else 'used by'} {ref}"
+        )
         for col in ("DataNet version", "used by", "partition", "whole version", "partition subset"):
             t.add_column(col, overflow="fold")
         for r in rows:
             p = r["partition"]
-            ptxt = "all files" if r["whole_version_used"] else f"selector={p['selector'] or '*'} fraction={p['fraction_ppm'] / 10_000:g}% seed={p['seed']}"
+            ptxt = (
+                "all files"
+                if r["whole_version_used"]
+                else f"selector={p['selector'] or '*'} fraction={p['fraction_ppm'] / 10_000:g}% seed={p['seed']}"
+            )
             sub = "n/a" if r["whole_version_used"] else yes_no(r["matches_partition"], "unknown (no manifest)")
             if r["partition_files"] is not None:
                 sub += f" ({r['partition_files']:,} files)"
-            t.add_row(_esc(f"{r['datanet']}@{r['version']}"), _esc(r["run"]), _esc(ptxt), yes_no(r["matches_version"], "?"), sub)
+            t.add_row(
+                _esc(f"{r['datanet']}@{r['version']}"),
+                _esc(r["run"]),
+                _esc(ptxt),
+                yes_no(r["matches_version"], "?"),
+                sub,
+            )
         console.print(t)
         for r in matched:
             what = "the whole version" if r["matches_version"] else f"the partition used by {r['run']}"
-            console.print(f"[green]{_esc(folder)} matches {_esc(r['datanet'])}@{r['version']}[/green] ({_esc(what)})", highlight=False)
+            console.print(
+                f"[green]{_esc(folder)} matches {_esc(r['datanet'])}@{r['version']}[/green] ({_esc(what)})",
+                highlight=False,
+            )
         if not matched:
-            console.print(f"[red]{_esc(folder)} matches none of the {len(rows)} DataNet use(s) of {_esc(ref)}[/red] (content root {_hex(local.root)})", highlight=False)
+            console.print(
+                f"[red]{_esc(folder)} matches none of the {len(rows)} DataNet use(s) of {_esc(ref)}[/red] (content root {_hex(local.root)})",
+                highlight=False,
+            )
             if any(not r["whole_version_used"] and r["matches_partition"] is None for r in rows):
-                console.print("  Partitions without a published manifest at hand were not checked: pass --manifest FILE.", highlight=False)
+                console.print(
+                    "  Partitions without a published manifest at hand were not checked: pass --manifest FILE.",
+                    highlight=False,
+                )
             if not transitive and any(n.parents for n in nodes):
                 console.print("  Parent models' DataNets were not checked: add --transitive.", highlight=False)
 
@@ -371,8 +439,16 @@ def _verify_model_data(env: Any, as_json: bool, folder: str, ref: str, given: li
     return 0 if matched else 1
 
 
-def _verify_data(env: Any, as_json: bool, folder: str, datanet_ref: str | None, model_ref: str | None,
-                 manifests: tuple[str, ...], file: str | None, transitive: bool) -> None:
+def _verify_data(
+    env: Any,
+    as_json: bool,
+    folder: str,
+    datanet_ref: str | None,
+    model_ref: str | None,
+    manifests: tuple[str, ...],
+    file: str | None,
+    transitive: bool,
+) -> None:
     """Is the local folder DIR exactly a published DataNet version, or exactly what a model trained on?
 
     Fingerprints DIR and compares its content root with the on-chain one. With --datanet, lists the
@@ -398,11 +474,31 @@ def _verify_data(env: Any, as_json: bool, folder: str, datanet_ref: str | None, 
 
 _VERIFY_DATA_PARAMS: tuple[Callable[[Any], Any], ...] = (
     click.argument("folder", metavar="DIR"),
-    click.option("--datanet", "datanet_ref", metavar="NAME@VERSION", help="Compare DIR with this published DataNet version."),
-    click.option("--model", "model_ref", metavar="NAME@VERSION", help="Compare DIR with each DataNet version (and partition) this model version trained on."),
-    click.option("--manifest", "manifests", multiple=True, type=click.Path(dir_okay=False), help="Published manifest JSON (checked against the on-chain hash); repeatable with --model."),
-    click.option("--file", "file", metavar="PATH", help="With --datanet: print and verify the inclusion proof of this file of DIR (path relative to DIR)."),
-    click.option("--transitive", is_flag=True, help="With --model: also the DataNets of its parent models, recursively."),
+    click.option(
+        "--datanet", "datanet_ref", metavar="NAME@VERSION", help="Compare DIR with this published DataNet version."
+    ),
+    click.option(
+        "--model",
+        "model_ref",
+        metavar="NAME@VERSION",
+        help="Compare DIR with each DataNet version (and partition) this model version trained on.",
+    ),
+    click.option(
+        "--manifest",
+        "manifests",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="Published manifest JSON (checked against the on-chain hash); repeatable with --model.",
+    ),
+    click.option(
+        "--file",
+        "file",
+        metavar="PATH",
+        help="With --datanet: print and verify the inclusion proof of this file of DIR (path relative to DIR).",
+    ),
+    click.option(
+        "--transitive", is_flag=True, help="With --model: also the DataNets of its parent models, recursively."
+    ),
 )
 
 
@@ -427,16 +523,36 @@ def _verify_model(env: Any, as_json: bool, folder: str, model_ref: str) -> None:
     if not runs:
         raise NotFoundError(f"no training run recorded for {name}@{version}")
     digest = fingerprint_paths(folder, quiet=as_json).root
-    recorded = [{"record_id": _hex(r.record_id), "weights_digest": _hex(r.run.weights_digest), "match": r.run.weights_digest == digest} for r in runs]
+    recorded = [
+        {
+            "record_id": _hex(r.record_id),
+            "weights_digest": _hex(r.run.weights_digest),
+            "match": r.run.weights_digest == digest,
+        }
+        for r in runs
+    ]
     match = any(r["match"] for r in recorded)
-    data = {"dir": folder, "model": name, "version": version, "weights_digest": _hex(digest), "match": match, "runs": recorded}
+    data = {
+        "dir": folder,
+        "model": name,
+        "version": version,
+        "weights_digest": _hex(digest),
+        "match": match,
+        "runs": recorded,
+    }
 
     def human() -> None:
         if match:
             rid = next(r["record_id"] for r in recorded if r["match"])
-            console.print(f"[green]{_esc(folder)} holds the weights of {_esc(name)}@{_esc(version)}[/green]: weights digest {_hex(digest)} (run {rid})", highlight=False)
+            console.print(
+                f"[green]{_esc(folder)} holds the weights of {_esc(name)}@{_esc(version)}[/green]: weights digest {_hex(digest)} (run {rid})",
+                highlight=False,
+            )
             return
-        console.print(f"[red]{_esc(folder)} does not hold the weights recorded for {_esc(name)}@{_esc(version)}[/red]", highlight=False)
+        console.print(
+            f"[red]{_esc(folder)} does not hold the weights recorded for {_esc(name)}@{_esc(version)}[/red]",
+            highlight=False,
+        )
         console.print(f"  local weights digest     {_hex(digest)}", highlight=False)
         for r in recorded:
             console.print(f"  recorded weights digest  {r['weights_digest']}  (run {r['record_id']})", highlight=False)
@@ -458,9 +574,23 @@ def register(cli: click.Group, datanet: click.Group) -> None:
     """Add ``datanet fingerprint``, ``verify-data`` and ``verify-model`` to the CLI's groups."""
 
     datanet.add_command(datanet_fingerprint)
-    cli.add_command(click.command("verify-data", epilog=VERIFY_DATA_EPILOG, help=_verify_data.__doc__)(chain_options(_decorate(_verify_data, _VERIFY_DATA_PARAMS))))
+    cli.add_command(
+        click.command("verify-data", epilog=VERIFY_DATA_EPILOG, help=_verify_data.__doc__)(
+            chain_options(_decorate(_verify_data, _VERIFY_DATA_PARAMS))
+        )
+    )
     verify_model_params = (
         click.argument("folder", metavar="DIR"),
-        click.option("--model", "model_ref", required=True, metavar="NAME@VERSION", help="The model version whose recorded weights_digest to compare with."),
+        click.option(
+            "--model",
+            "model_ref",
+            required=True,
+            metavar="NAME@VERSION",
+            help="The model version whose recorded weights_digest to compare with.",
+        ),
     )
-    cli.add_command(click.command("verify-model", epilog=VERIFY_MODEL_EPILOG, help=_verify_model.__doc__)(chain_options(_decorate(_verify_model, verify_model_params))))
+    cli.add_command(
+        click.command("verify-model", epilog=VERIFY_MODEL_EPILOG, help=_verify_model.__doc__)(
+            chain_options(_decorate(_verify_model, verify_model_params))
+        )
+    )

@@ -15,14 +15,14 @@ from eth_account import Account
 from rich.console import Console
 from rich.panel import Panel
 
-from provenance_ledger.report import terminal as render
-from provenance_ledger.core.canonical import encode_run, name_id
+from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
 from provenance_ledger.core.attribution import attribution, split
-from provenance_ledger.chain.client import Registry
+from provenance_ledger.core.canonical import encode_run, name_id
 from provenance_ledger.core.licensing import check_use
-from provenance_ledger.local.fingerprint import fingerprint
 from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
+from provenance_ledger.local.fingerprint import fingerprint
+from provenance_ledger.report import terminal as render
 
 # Fixed inputs: the demo is deterministic (same files, same roots, same record hashes every run).
 _SEED = 20261124
@@ -37,7 +37,10 @@ def _write_corpus(root: Path, name: str, version: int, n_files: int, rng: random
         sub.mkdir(parents=True, exist_ok=True)
         lines = []
         for j in range(20 + rng.randrange(20)):
-            words = " ".join(rng.choice(["model", "data", "token", "support", "refund", "wiki", "river", "graph"]) for _ in range(30 + rng.randrange(200)))
+            words = " ".join(
+                rng.choice(["model", "data", "token", "support", "refund", "wiki", "river", "graph"])
+                for _ in range(30 + rng.randrange(200))
+            )
             lines.append(json.dumps({"id": f"{name}-{version}-{i}-{j}", "text": words}))
         (sub / f"part-{i:04d}.jsonl").write_text("\n".join(lines) + "\n")
     return folder
@@ -64,15 +67,27 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     keys = dev_keys(w3)
     owner, trainer, alice, bob, carol = (Account.from_key(k) for k in keys[:5])
     registry = Registry.deploy(w3, owner)
-    say(f"Deployed ProvenanceRegistry {registry.version()} at {registry.address} (gas {registry.deploy_receipt.gas_used:,})")
+    say(
+        f"Deployed ProvenanceRegistry {registry.version()} at {registry.address} (gas {registry.deploy_receipt.gas_used:,})"
+    )
 
     # --- DataNets: two, each with two versions built from real files -----------------------
     licenses = {
-        "openwiki-en": {"spdx": "CC-BY-SA-4.0", "commercial_use": True, "attribution_required": True,
-                        "attribution_notice": "Contains text from OpenWiki contributors, CC BY-SA 4.0", "share_alike": True},
-        "support-tickets": {"spdx": "CC-BY-4.0", "commercial_use": True, "attribution_required": True,
-                            "attribution_notice": "Support tickets (c) Acme Corp, CC BY 4.0", "share_alike": False,
-                            "prohibited_domains": ["surveillance"]},
+        "openwiki-en": {
+            "spdx": "CC-BY-SA-4.0",
+            "commercial_use": True,
+            "attribution_required": True,
+            "attribution_notice": "Contains text from OpenWiki contributors, CC BY-SA 4.0",
+            "share_alike": True,
+        },
+        "support-tickets": {
+            "spdx": "CC-BY-4.0",
+            "commercial_use": True,
+            "attribution_required": True,
+            "attribution_notice": "Support tickets (c) Acme Corp, CC BY 4.0",
+            "share_alike": False,
+            "prohibited_domains": ["surveillance"],
+        },
     }
     contributors = {"openwiki-en": [(alice.address, 3), (bob.address, 1)], "support-tickets": [(carol.address, 1)]}
     published: dict[str, list[tuple[int, str]]] = {}
@@ -82,11 +97,16 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
             folder = _write_corpus(root, name, version, 6 + 3 * version, rng)
             manifest = fingerprint(folder)
             v, tx = registry.publish_datanet_version(
-                name, content_root=manifest.root, manifest_hash=manifest.manifest_hash,
-                terms=licenses[name], contributors=contributors[name],
+                name,
+                content_root=manifest.root,
+                manifest_hash=manifest.manifest_hash,
+                terms=licenses[name],
+                contributors=contributors[name],
             )
             published.setdefault(name, []).append((v, "0x" + manifest.root.hex()))
-            say(f"Published DataNet [bold]{name}@{v}[/bold]: {len(manifest.files)} files, content root 0x{manifest.root.hex()[:16]}…  (gas {tx.gas_used:,})")
+            say(
+                f"Published DataNet [bold]{name}@{v}[/bold]: {len(manifest.files)} files, content root 0x{manifest.root.hex()[:16]}…  (gas {tx.gas_used:,})"
+            )
 
     # --- Models ------------------------------------------------------------------------------
     base_id, _ = registry.register_model("acme-base")
@@ -101,8 +121,12 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
         model_version="1.0",
         weights_digest=fingerprint(_weights(root, "acme-base", rng)).root,
         datanets=(
-            DatanetUse(datanet_id=name_id("openwiki-en"), version=2, weight_ppm=700_000, partition=Partition(split="train")),
-            DatanetUse(datanet_id=name_id("support-tickets"), version=1, weight_ppm=300_000, partition=Partition(split="train")),
+            DatanetUse(
+                datanet_id=name_id("openwiki-en"), version=2, weight_ppm=700_000, partition=Partition(split="train")
+            ),
+            DatanetUse(
+                datanet_id=name_id("support-tickets"), version=1, weight_ppm=300_000, partition=Partition(split="train")
+            ),
         ),
         preprocessing=(PreprocessingStep(op="dedupe", params={"method": "exact-sha256"}),),
         code=CodeRef(repo="git@example.org:acme/trainer.git", commit="4f1c2ab"),
@@ -113,7 +137,9 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     )
     r1 = pipeline.record_run(base_run)
     assert r1.tx is not None
-    say(f"Recorded base run acme-base@1.0: record {render.hx(r1.record_id)} block {r1.tx.block_number} gas {r1.tx.gas_used:,}")
+    say(
+        f"Recorded base run acme-base@1.0: record {render.hx(r1.record_id)} block {r1.tx.block_number} gas {r1.tx.gas_used:,}"
+    )
 
     tuned_run = TrainingRun(
         model_id=tuned_id,
@@ -122,7 +148,9 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
         parents=(r1.record_id,),
         datanets=(
             DatanetUse(
-                datanet_id=name_id("support-tickets"), version=2, weight_ppm=1_000_000,
+                datanet_id=name_id("support-tickets"),
+                version=2,
+                weight_ppm=1_000_000,
                 partition=Partition(split="train", selector="tickets/*.jsonl", fraction_ppm=800_000, seed=7),
             ),
         ),
@@ -139,7 +167,9 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     )
     r2 = pipeline.record_run(tuned_run)
     assert r2.tx is not None
-    say(f"Recorded fine-tune acme-support@1.1: record {render.hx(r2.record_id)} block {r2.tx.block_number} gas {r2.tx.gas_used:,}")
+    say(
+        f"Recorded fine-tune acme-support@1.1: record {render.hx(r2.record_id)} block {r2.tx.block_number} gas {r2.tx.gas_used:,}"
+    )
     again = pipeline.record_run(tuned_run)
     say(
         f"Recorded the same fine-tune again: same hash {again.record_id == r2.record_id}, "
@@ -148,7 +178,11 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     say(f"Canonical record: {len(encode_run(tuned_run))} bytes, hash {render.hx(r2.record_id)}\n")
 
     # --- The questions -------------------------------------------------------------------------
-    say(Panel.fit("Q1: what exactly did acme-support@1.1 train on?  (rebuilt from event logs alone, every record re-hashed)"))
+    say(
+        Panel.fit(
+            "Q1: what exactly did acme-support@1.1 train on?  (rebuilt from event logs alone, every record re-hashed)"
+        )
+    )
     auditor = Registry(w3, registry.address, from_block=registry.from_block)
     lineage = auditor.lineage("acme-support", "1.1")
     say(render.lineage_table(lineage))

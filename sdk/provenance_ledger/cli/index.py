@@ -8,9 +8,8 @@ registry and chain, else the event logs.
 from __future__ import annotations
 
 import click
-from rich.console import Console
 
-from provenance_ledger.cli._common import Env, chain_options, console, emit, index_path
+from provenance_ledger.cli._common import Env, chain_options, console, emit, index_path, stderr_console
 from provenance_ledger.errors import ProvenanceError
 
 db_option = click.option(
@@ -27,10 +26,19 @@ def index() -> None:
     million records, verified on read. `lineage` and `used-by` use it when it is up to date."""
 
 
-@index.command("sync", epilog="Examples:\n\n    provenance index sync\n\n    provenance index sync --confirmations 12 --db /data/mainnet.sqlite")
+@index.command(
+    "sync",
+    epilog="Examples:\n\n    provenance index sync\n\n    provenance index sync --confirmations 12 --db /data/mainnet.sqlite",
+)
 @chain_options
 @db_option
-@click.option("--confirmations", default=0, show_default=True, type=click.IntRange(0), help="Keep the newest N blocks out of the index (they may still be reorganised).")
+@click.option(
+    "--confirmations",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Keep the newest N blocks out of the index (they may still be reorganised).",
+)
 def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> None:
     """Read every registry event since the last sync into the index (incremental, reorg-safe)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -41,8 +49,14 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> Non
     path = index_path(env, db)
     with Index(path) as idx:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("blocks"), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True, disable=as_json,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("blocks"),
+            TimeElapsedColumn(),
+            console=stderr_console(),
+            transient=True,
+            disable=as_json,
         ) as bar:
             task = bar.add_task("syncing", total=None)
 
@@ -68,7 +82,9 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> Non
 
     def human() -> None:
         if r.rewound_to is not None:
-            console.print(f"[yellow]chain reorganised:[/yellow] dropped everything from block {r.rewound_to} and read it again")
+            console.print(
+                f"[yellow]chain reorganised:[/yellow] dropped everything from block {r.rewound_to} and read it again"
+            )
         if r.blocks:
             console.print(
                 f"Synced blocks {r.from_block:,}..{r.to_block:,} ({r.blocks:,} blocks): {r.events:,} events, "
@@ -114,9 +130,17 @@ def status_cmd(env: Env, as_json: bool, db: str | None) -> None:
     }
 
     def human() -> None:
-        state = "unknown (chain unreachable)" if fresh is None else "[green]up to date[/green]" if fresh else "[yellow]behind: run `provenance index sync`[/yellow]"
+        state = (
+            "unknown (chain unreachable)"
+            if fresh is None
+            else "[green]up to date[/green]"
+            if fresh
+            else "[yellow]behind: run `provenance index sync`[/yellow]"
+        )
         console.print(f"[bold]{path}[/bold] ({size / 1e6:,.1f} MB): registry {st.address} on chain {st.chain_id}")
-        console.print(f"  blocks {st.from_block}..{st.last_block} of {head if head is not None else '?'}; confirmations {st.confirmations}; {state}")
+        console.print(
+            f"  blocks {st.from_block}..{st.last_block} of {head if head is not None else '?'}; confirmations {st.confirmations}; {state}"
+        )
         c = st.counts
         console.print(
             f"  {c['runs']:,} records, {c['datanet_uses']:,} DataNet uses, {c['parents']:,} parent edges, {c['anchors']:,} anchored batches; "

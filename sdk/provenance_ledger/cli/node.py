@@ -10,8 +10,9 @@ from pathlib import Path
 
 import click
 
-from provenance_ledger.cli._common import Env, chain_options, console, emit, keystore_option
 from provenance_ledger.chain.node import anvil_binary
+from provenance_ledger.cli._common import Env, chain_options, console, emit, keystore_option
+
 
 @click.command(epilog="Example:\n\n    provenance demo")
 def demo() -> None:
@@ -23,12 +24,20 @@ def demo() -> None:
 
 @click.command(epilog="Example:\n\n    provenance node --port 8545 --state .provenance/anvil-state.json")
 @click.option("--port", default=8545, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--state", "state", default=".provenance/anvil-state.json", show_default=True, type=click.Path(dir_okay=False), help="File anvil loads its chain from and saves it to on exit.")
+@click.option(
+    "--state",
+    "state",
+    default=".provenance/anvil-state.json",
+    show_default=True,
+    type=click.Path(dir_okay=False),
+    help="File anvil loads its chain from and saves it to on exit.",
+)
 @click.option("--block-time", type=click.IntRange(1), help="Mine every N seconds instead of on every transaction.")
 def node(port: int, state: str, block_time: int | None) -> None:
     """Start a local anvil node whose chain survives restarts (Ctrl-C stops it and saves the state)."""
-    from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS
     from eth_account import Account
+
+    from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS
 
     anvil = anvil_binary()
     Path(state).parent.mkdir(parents=True, exist_ok=True)
@@ -54,8 +63,8 @@ def node(port: int, state: str, block_time: int | None) -> None:
 @keystore_option
 def deploy(env: Env, as_json: bool, keystore: str | None) -> None:
     """Deploy a new registry and remember its address in .provenance/config.json."""
-    from provenance_ledger.chain.rpc import load_account
     from provenance_ledger.chain.client import Registry
+    from provenance_ledger.chain.rpc import load_account
     from provenance_ledger.local.config import Deployment
 
     password = os.environ.get("PROVENANCE_KEYSTORE_PASSWORD")
@@ -63,15 +72,23 @@ def deploy(env: Env, as_json: bool, keystore: str | None) -> None:
     reg = Registry.deploy(env.w3, account)
     chain_id = env.w3.eth.chain_id
     env.config.rpc_url = env.rpc_url
-    env.config.deployments[str(chain_id)] = Deployment(address=reg.address, chain_id=chain_id, block=reg.from_block, rpc_url=env.rpc_url)
+    env.config.deployments[str(chain_id)] = Deployment(
+        address=reg.address, chain_id=chain_id, block=reg.from_block, rpc_url=env.rpc_url
+    )
     path = env.config.save()
     r = reg.deploy_receipt
     emit(
-        {"address": reg.address, "chain_id": chain_id, "tx_hash": r.tx_hash, "block": r.block_number, "gas_used": r.gas_used, "config": str(path)},
+        {
+            "address": reg.address,
+            "chain_id": chain_id,
+            "tx_hash": r.tx_hash,
+            "block": r.block_number,
+            "gas_used": r.gas_used,
+            "config": str(path),
+        },
         as_json,
         lambda: console.print(
             f"Deployed ProvenanceRegistry at [bold]{reg.address}[/bold] on chain {chain_id}\n"
             f"  tx {r.tx_hash}  block {r.block_number}  gas {r.gas_used:,}\n  saved to {path}"
         ),
     )
-

@@ -9,7 +9,10 @@ import click
 from provenance_ledger.cli._common import Env, chain_options, console, emit, split_ref
 from provenance_ledger.errors import ValidationError
 
-@click.command(epilog="Examples:\n\n    provenance lineage acme-support@1.1\n\n    provenance lineage acme-support@1.1 --tree\n\n    provenance lineage acme-support@1.1 --dot | dot -Tsvg > lineage.svg")
+
+@click.command(
+    epilog="Examples:\n\n    provenance lineage acme-support@1.1\n\n    provenance lineage acme-support@1.1 --tree\n\n    provenance lineage acme-support@1.1 --dot | dot -Tsvg > lineage.svg"
+)
 @chain_options
 @click.argument("ref", metavar="MODEL@VERSION")
 @click.option("--tree", is_flag=True, help="Show as a tree.")
@@ -19,8 +22,8 @@ def lineage(env: Env, as_json: bool, ref: str, tree: bool, dot: bool, no_index: 
     """What exactly did MODEL@VERSION train on? Every run, DataNet version, weight, partition,
     preprocessing step and parent model, rebuilt from event logs (or the local index, when up to
     date) and verified against the chain."""
-    from provenance_ledger.report import terminal as render
     from provenance_ledger.cli._common import source_for
+    from provenance_ledger.report import terminal as render
 
     name, version = split_ref(ref, "MODEL@VERSION")
     lin = source_for(env, use_index=not no_index).lineage(name, version)
@@ -30,14 +33,16 @@ def lineage(env: Env, as_json: bool, ref: str, tree: bool, dot: bool, no_index: 
     emit(lin.to_dict(), as_json, lambda: console.print(render.lineage_tree(lin) if tree else render.lineage_table(lin)))
 
 
-@click.command("used-by", epilog="Examples:\n\n    provenance used-by openwiki-en\n\n    provenance used-by openwiki-en@2 --json")
+@click.command(
+    "used-by", epilog="Examples:\n\n    provenance used-by openwiki-en\n\n    provenance used-by openwiki-en@2 --json"
+)
 @chain_options
 @click.argument("ref", metavar="DATANET[@VERSION]")
 @click.option("--no-index", is_flag=True, help="Read event logs even when an up-to-date local index exists.")
 def used_by(env: Env, as_json: bool, ref: str, no_index: bool) -> None:
     """Which model versions used DATANET (or one version of it), directly or through fine-tunes?"""
-    from provenance_ledger.report import terminal as render
     from provenance_ledger.cli._common import source_for
+    from provenance_ledger.report import terminal as render
 
     name, sep, v = ref.rpartition("@")
     if not sep:
@@ -90,11 +95,20 @@ def license_check(env: Env, as_json: bool, ref: str, use: str, domain: str | Non
     sys.exit({"allowed": 0, "needs-review": 3, "blocked": 4}[verdict.decision])
 
 
-@click.command("attribution", epilog="Examples:\n\n    provenance attribution acme-support@1.1\n\n    provenance attribution acme-support@1.1 --amount 1000003")
+@click.command(
+    "attribution",
+    epilog="Examples:\n\n    provenance attribution acme-support@1.1\n\n    provenance attribution acme-support@1.1 --amount 1000003",
+)
 @chain_options
 @click.argument("ref", metavar="MODEL@VERSION")
 @click.option("--amount", type=click.IntRange(0), help="Split this many smallest units exactly among contributors.")
-@click.option("--parent-share", default=500_000, show_default=True, type=click.IntRange(0, 1_000_000), help="Parts per million of a fine-tune's credit passed to its parent models.")
+@click.option(
+    "--parent-share",
+    default=500_000,
+    show_default=True,
+    type=click.IntRange(0, 1_000_000),
+    help="Parts per million of a fine-tune's credit passed to its parent models.",
+)
 def attribution_cmd(env: Env, as_json: bool, ref: str, amount: int | None, parent_share: int) -> None:
     """Shares of MODEL@VERSION per DataNet version and per contributor (exact), and a reward split."""
     from rich.table import Table
@@ -120,8 +134,11 @@ def attribution_cmd(env: Env, as_json: bool, ref: str, amount: int | None, paren
             c.add_column(f"of {amount:,}", justify="right")
         paid = dict(payout or [])
         for x in att.contributors:
-            c.add_row(x.recipient, f"{x.ppm / 10_000:.4f}%", *([f"{paid.get(x.recipient, 0):,}"] if payout is not None else []))
+            c.add_row(
+                x.recipient,
+                f"{x.ppm / 10_000:.4f}%",
+                *([f"{paid.get(x.recipient, 0):,}"] if payout is not None else []),
+            )
         console.print(c)
 
     emit(data, as_json, human)
-

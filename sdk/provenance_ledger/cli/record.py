@@ -5,24 +5,32 @@ from __future__ import annotations
 import functools
 import json
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 
-from provenance_ledger.cli._common import Env, chain_options, console, emit, hexstr, keystore_option, reg_model_id, tx_json, tx_line
-from provenance_ledger.core.entries import recorded_run_json, run_from_record_json
-from provenance_ledger.local.runfile import load_run_file
+from provenance_ledger.cli._common import (
+    Env,
+    chain_options,
+    console,
+    emit,
+    hexstr,
+    keystore_option,
+    reg_model_id,
+    stderr_console,
+    tx_json,
+    tx_line,
+)
 from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError, VerificationError
+
 
 @click.command(
     epilog="Examples:\n\n    provenance record run.yaml\n\n    provenance record run.json --dry-run\n\n"
     "A run file (YAML or JSON):\n\n\b\n"
-    "    model: acme-support\n    version: \"1.1\"\n    weights_digest: \"0x…\"\n    parents: [\"acme-base@1.0\"]\n"
+    '    model: acme-support\n    version: "1.1"\n    weights_digest: "0x…"\n    parents: ["acme-base@1.0"]\n'
     "    datanets:\n      - {datanet: support-tickets, version: 2, weight_ppm: 1000000,\n"
-    "         partition: {split: train, selector: \"tickets/*.jsonl\", fraction_ppm: 800000, seed: 7}}\n"
+    '         partition: {split: train, selector: "tickets/*.jsonl", fraction_ppm: 800000, seed: 7}}\n'
     "    preprocessing:\n      - {op: dedupe, params: {method: minhash, threshold: 0.85}}\n"
     "      - {op: length_filter, params: {min_chars: 200}}\n    code: {repo: github.com/acme/train, commit: 9d0e7c1}\n"
     "    hyperparameters: {lr: 0.00005, epochs: 2}\n    started_at: 1764172800\n    ended_at: 1764180000",
@@ -39,6 +47,8 @@ def record(env: Env, as_json: bool, keystore: str | None, run_file: str, dry_run
 
     def resolve(model: str, version: str) -> bytes:
         return _resolve_parent(reader(), model, version)
+
+    from provenance_ledger.local.runfile import load_run_file
 
     run = load_run_file(run_file, resolve)
     if dry_run:
@@ -76,6 +86,7 @@ def _resolve_parent(reg: Any, model_name: str, version: str) -> bytes:
 @click.argument("record_hash")
 def show(env: Env, as_json: bool, record_hash: str) -> None:
     """Show one training-run record, verified against its on-chain hash."""
+    from provenance_ledger.core.entries import recorded_run_json
     from provenance_ledger.core.records import bytes32
 
     rec = env.registry().get_run(bytes32(record_hash, "RECORD_HASH"))
@@ -87,16 +98,24 @@ def show(env: Env, as_json: bool, record_hash: str) -> None:
     emit(data, as_json, human)
 
 
-@click.command(epilog="Examples:\n\n    provenance verify\n\n    provenance verify --model acme-support\n\n    provenance show 0x… --json > rec.json && provenance verify --against rec.json")
+@click.command(
+    epilog="Examples:\n\n    provenance verify\n\n    provenance verify --model acme-support\n\n    provenance show 0x… --json > rec.json && provenance verify --against rec.json"
+)
 @chain_options
 @click.option("--model", "model_name", help="Only this model's records.")
-@click.option("--against", "against", type=click.Path(exists=True, dir_okay=False), help="A record exported with `show --json` (or a list of them): check this off-chain copy against the chain.")
+@click.option(
+    "--against",
+    "against",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A record exported with `show --json` (or a list of them): check this off-chain copy against the chain.",
+)
 def verify(env: Env, as_json: bool, model_name: str | None, against: str | None) -> None:
     """Re-derive every record (or one model's) from the logs and check each against its on-chain
     hash; exits 1 on any mismatch."""
     from rich.progress import Progress
 
     from provenance_ledger.core.canonical import record_id
+    from provenance_ledger.core.entries import run_from_record_json
 
     reg = env.registry()
     results: list[dict[str, Any]] = []
@@ -120,13 +139,13 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
                 problem = f"malformed record #{i}: {exc}"
             results.append({"record_id": claimed, "ok": problem is None, "problem": problem})
     else:
-        with Progress(console=Console(stderr=True), transient=True, disable=as_json) as bar:
+        with Progress(console=stderr_console(), transient=True, disable=as_json) as bar:
             task = bar.add_task("reading logs", total=None)
 
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            raws = reg.logs("RunRecorded", *( (reg_model_id(model_name),) if model_name else ()), progress=progress)
+            raws = reg.logs("RunRecorded", *((reg_model_id(model_name),) if model_name else ()), progress=progress)
             bar.update(task, description="verifying records", completed=0, total=len(raws))
             for raw in raws:
                 try:
@@ -140,7 +159,10 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
     def human() -> None:
         for r in bad:
             console.print(f"[red]MISMATCH[/red] {r['record_id']}: {r['problem']}")
-        console.print(f"{len(results) - len(bad)} of {len(results)} records verified against the chain" + ("" if not bad else f"; [red]{len(bad)} failed[/red]"))
+        console.print(
+            f"{len(results) - len(bad)} of {len(results)} records verified against the chain"
+            + ("" if not bad else f"; [red]{len(bad)} failed[/red]")
+        )
 
     emit({"checked": len(results), "failed": len(bad), "results": results}, as_json, human)
     if bad:
@@ -152,4 +174,3 @@ def _anchored(reg: Any, rid: bytes) -> bool:
         return reg.get_run(rid).anchor_root is not None
     except NotFoundError:
         return False
-

@@ -11,6 +11,7 @@ import click
 from provenance_ledger.cli._common import Env, address, chain_options, emit, hexstr, keystore_option, tx_json, tx_line
 from provenance_ledger.errors import ValidationError
 
+
 @click.group()
 def model() -> None:
     """Register models and authorise the trainers that may record their runs."""
@@ -24,10 +25,17 @@ def model_register(env: Env, as_json: bool, keystore: str | None, name: str) -> 
     """Claim model NAME (first come, first owned); you become its owner."""
     reg = env.registry(sign=True, keystore=keystore)
     mid, tx = reg.register_model(name)
-    emit({"model": name, "model_id": hexstr(mid), **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Registered model {name} ({hexstr(mid)})", tx))
+    emit(
+        {"model": name, "model_id": hexstr(mid), **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Registered model {name} ({hexstr(mid)})", tx),
+    )
 
 
-@model.command("authorize", epilog="Example:\n\n    provenance model authorize acme-support 0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+@model.command(
+    "authorize",
+    epilog="Example:\n\n    provenance model authorize acme-support 0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+)
 @chain_options
 @keystore_option
 @click.argument("name")
@@ -36,7 +44,11 @@ def model_authorize(env: Env, as_json: bool, keystore: str | None, name: str, tr
     """Let address TRAINER record runs for model NAME (owner only)."""
     reg = env.registry(sign=True, keystore=keystore)
     tx = reg.authorize_trainer(name, address(trainer))
-    emit({"model": name, "trainer": trainer, **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Authorised {trainer} for {name}", tx))
+    emit(
+        {"model": name, "trainer": trainer, **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Authorised {trainer} for {name}", tx),
+    )
 
 
 @model.command("revoke", epilog="Example:\n\n    provenance model revoke acme-support 0x7099…79C8")
@@ -48,7 +60,11 @@ def model_revoke(env: Env, as_json: bool, keystore: str | None, name: str, train
     """Stop TRAINER from recording new runs for NAME (its earlier records stay valid)."""
     reg = env.registry(sign=True, keystore=keystore)
     tx = reg.revoke_trainer(name, address(trainer))
-    emit({"model": name, "trainer": trainer, **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Revoked {trainer} for {name}", tx))
+    emit(
+        {"model": name, "trainer": trainer, **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Revoked {trainer} for {name}", tx),
+    )
 
 
 @click.group()
@@ -64,7 +80,11 @@ def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -
     """Claim DataNet NAME; you become its owner and may publish versions."""
     reg = env.registry(sign=True, keystore=keystore)
     did, tx = reg.register_datanet(name)
-    emit({"datanet": name, "datanet_id": hexstr(did), **(tx_json(tx) or {})}, as_json, lambda: tx_line(f"Registered DataNet {name} ({hexstr(did)})", tx))
+    emit(
+        {"datanet": name, "datanet_id": hexstr(did), **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Registered DataNet {name} ({hexstr(did)})", tx),
+    )
 
 
 def _contributor(value: str) -> tuple[str, int]:
@@ -82,14 +102,29 @@ def _contributor(value: str) -> tuple[str, int]:
 @chain_options
 @keystore_option
 @click.argument("name")
-@click.option("--dir", "folder", type=click.Path(exists=True), help="Fingerprint this folder: its content root and manifest hash are published.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(exists=True),
+    help="Fingerprint this folder: its content root and manifest hash are published.",
+)
 @click.option("--root", help="Content root (0x + 64 hex) when not using --dir.")
 @click.option("--manifest-hash", help="Manifest hash (0x + 64 hex) when not using --dir.")
 @click.option("--terms", "terms_file", type=click.Path(exists=True, dir_okay=False), help="License terms JSON file.")
 @click.option("--spdx", help="SPDX licence id (shorthand for simple terms).")
 @click.option("--contributor", "contributors", multiple=True, help="ADDRESS:SHARES (repeatable).")
-def datanet_publish(env: Env, as_json: bool, keystore: str | None, name: str, folder: str | None, root: str | None,
-                    manifest_hash: str | None, terms_file: str | None, spdx: str | None, contributors: tuple[str, ...]) -> None:
+def datanet_publish(
+    env: Env,
+    as_json: bool,
+    keystore: str | None,
+    name: str,
+    folder: str | None,
+    root: str | None,
+    manifest_hash: str | None,
+    terms_file: str | None,
+    spdx: str | None,
+    contributors: tuple[str, ...],
+) -> None:
     """Publish the next immutable version of DataNet NAME."""
     from provenance_ledger.core.records import bytes32
 
@@ -113,14 +148,28 @@ def datanet_publish(env: Env, as_json: bool, keystore: str | None, name: str, fo
         terms["spdx"] = spdx
     reg = env.registry(sign=True, keystore=keystore)
     version, tx = reg.publish_datanet_version(
-        name, content_root=content_root, manifest_hash=mhash, terms=terms, contributors=[_contributor(c) for c in contributors]
+        name,
+        content_root=content_root,
+        manifest_hash=mhash,
+        terms=terms,
+        contributors=[_contributor(c) for c in contributors],
     )
     from provenance_ledger.local.manifests import save_manifest
 
     saved = save_manifest(manifest) if folder else None  # local store: lets `verify-data` list precise differences
     emit(
-        {"datanet": name, "version": version, "content_root": hexstr(content_root), "manifest_hash": hexstr(mhash), "manifest": None if saved is None else str(saved), **(tx_json(tx) or {})},
+        {
+            "datanet": name,
+            "version": version,
+            "content_root": hexstr(content_root),
+            "manifest_hash": hexstr(mhash),
+            "manifest": None if saved is None else str(saved),
+            **(tx_json(tx) or {}),
+        },
         as_json,
-        lambda: tx_line(f"Published {name}@{version} (content root {hexstr(content_root)})" + (f"\n  manifest saved to {saved}" if saved else ""), tx),
+        lambda: tx_line(
+            f"Published {name}@{version} (content root {hexstr(content_root)})"
+            + (f"\n  manifest saved to {saved}" if saved else ""),
+            tx,
+        ),
     )
-

@@ -39,15 +39,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, TypeVar
 
-from eth_utils import to_checksum_address
-
 from provenance_ledger.core.entries import DatanetVersionInfo
-from provenance_ledger.errors import ValidationError
 from provenance_ledger.core.lineage import Lineage, RunNode
 from provenance_ledger.core.records import WEIGHT_TOTAL
-
-PARENT_SHARE_PPM = 500_000
-"""Default share of a fine-tune's credit passed to its parent models, in parts per million."""
+from provenance_ledger.core.units import PARENT_SHARE_PPM
+from provenance_ledger.errors import ValidationError
 
 PPM = WEIGHT_TOTAL
 """Integer shares are shown in parts per million and sum to exactly this."""
@@ -194,10 +190,14 @@ def _recipient_key(recipient: str) -> tuple[int, str]:
 
 
 def _contributors(pairs: Sequence[tuple[str, int]], label: str) -> tuple[tuple[str, int], ...]:
+    from eth_utils import to_checksum_address  # pure; imported here to keep the CLI's start-up light
+
     merged: dict[str, int] = {}
     for i, (address, shares) in enumerate(pairs):
         if isinstance(shares, bool) or not isinstance(shares, int) or shares < 0:
-            raise ValidationError(f"{label}.contributors[{i}].shares", f"must be a non-negative integer, got {shares!r}")
+            raise ValidationError(
+                f"{label}.contributors[{i}].shares", f"must be a non-negative integer, got {shares!r}"
+            )
         try:
             account = to_checksum_address(address)
         except (TypeError, ValueError):
@@ -241,8 +241,10 @@ def attribution(lineage: Lineage, *, parent_share_ppm: int = PARENT_SHARE_PPM) -
     ``parent_share_ppm`` (0 to 1,000,000) is the part of a fine-tune's credit passed to its parent
     models; see the module docstring for the full rule.
     """
-    if isinstance(parent_share_ppm, bool) or not isinstance(parent_share_ppm, int) or not (
-        0 <= parent_share_ppm <= PPM
+    if (
+        isinstance(parent_share_ppm, bool)
+        or not isinstance(parent_share_ppm, int)
+        or not (0 <= parent_share_ppm <= PPM)
     ):
         raise ValidationError("parent_share_ppm", f"must be an integer from 0 to {PPM:,}, got {parent_share_ppm!r}")
     to_parents = Fraction(parent_share_ppm, PPM)

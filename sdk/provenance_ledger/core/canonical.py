@@ -14,10 +14,10 @@ from typing import Any
 
 import rfc8785
 from eth_abi import encode as abi_encode
-from provenance_ledger.core.hashing import keccak
 
-from provenance_ledger.errors import ValidationError
+from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
+from provenance_ledger.errors import ValidationError
 
 DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
 TRAINING_RUN_TYPE = f"(bytes32,string,bytes32,bytes32[],{DATANET_USE_TYPE}[],bytes)"
@@ -143,7 +143,9 @@ def _ceil32(n: int) -> int:
     return (n + 31) & ~31
 
 
-def parse_record(record: bytes) -> tuple[bytes, str, bytes, tuple[bytes, ...], tuple[tuple[bytes, int, int], ...], bytes]:
+def parse_record(
+    record: bytes,
+) -> tuple[bytes, str, bytes, tuple[bytes, ...], tuple[tuple[bytes, int, int], ...], bytes]:
     """Split canonical record bytes into (model id, version, weights digest, parents, DataNet uses
     as (id, version, weight), details JSON bytes), checking that the layout is exactly the canonical
     ABI encoding (every offset where canonical encoding puts it, zero padding, value ranges, length).

@@ -79,8 +79,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provenance_ledger.core.entries import DatanetVersionInfo
-from provenance_ledger.errors import ValidationError
 from provenance_ledger.core.lineage import Lineage, RunNode
+from provenance_ledger.core.units import USES
+from provenance_ledger.errors import ValidationError
 
 ALLOWED = "allowed"
 NEEDS_REVIEW = "needs-review"
@@ -91,9 +92,6 @@ DECISIONS = (ALLOWED, NEEDS_REVIEW, BLOCKED)
 USE_CLASSES = ("academic-only", "non-commercial", "unspecified", "commercial")
 """Use classes of DataNet terms, from the most to the least restrictive."""
 
-USES = ("academic", "non-commercial", "commercial")
-"""Intended uses a model version can be checked for."""
-
 CUSTOM = "custom"
 """The ``spdx`` value of a custom licence (identified by ``text_hash``)."""
 
@@ -103,9 +101,23 @@ _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
 _COMMERCIAL_IDS = frozenset(
     s.lower()
     for s in (
-        "MIT", "MIT-0", "Apache-2.0", "BSD-2-Clause", "BSD-3-Clause", "ISC", "Unlicense", "0BSD",
-        "CC0-1.0", "ODC-By-1.0", "ODbL-1.0", "PDDL-1.0", "CDLA-Permissive-1.0", "CDLA-Permissive-2.0",
-        "CDLA-Sharing-1.0", "MPL-2.0", "EPL-2.0",
+        "MIT",
+        "MIT-0",
+        "Apache-2.0",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "ISC",
+        "Unlicense",
+        "0BSD",
+        "CC0-1.0",
+        "ODC-By-1.0",
+        "ODbL-1.0",
+        "PDDL-1.0",
+        "CDLA-Permissive-1.0",
+        "CDLA-Permissive-2.0",
+        "CDLA-Sharing-1.0",
+        "MPL-2.0",
+        "EPL-2.0",
     )
 )
 _COMMERCIAL_PREFIXES = ("cc-by-", "gpl-", "lgpl-", "agpl-")
@@ -115,8 +127,17 @@ _COPYLEFT_PREFIXES = ("gpl-", "lgpl-", "agpl-")
 
 _FIELDS = frozenset(
     {
-        "spdx", "text_hash", "use_class", "commercial_use", "attribution_required", "attribution_notice",
-        "share_alike", "allowed_domains", "prohibited_domains", "expires_at", "url",
+        "spdx",
+        "text_hash",
+        "use_class",
+        "commercial_use",
+        "attribution_required",
+        "attribution_notice",
+        "share_alike",
+        "allowed_domains",
+        "prohibited_domains",
+        "expires_at",
+        "url",
     }
 )
 
@@ -277,7 +298,9 @@ def parse_terms(data: object) -> LicenseTerms:
     if expires_at is not None and (
         isinstance(expires_at, bool) or not isinstance(expires_at, int) or not 0 <= expires_at <= 2**53 - 1
     ):
-        raise ValidationError("expires_at", f"must be Unix seconds (a non-negative integer) or null, got {expires_at!r}")
+        raise ValidationError(
+            "expires_at", f"must be Unix seconds (a non-negative integer) or null, got {expires_at!r}"
+        )
     url = data.get("url")
     if url is not None and not isinstance(url, str):
         raise ValidationError("url", f"must be a string, got {url!r}")

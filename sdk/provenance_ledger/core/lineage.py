@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
-from provenance_ledger.errors import NotFoundError
 from provenance_ledger.core.records import DatanetUse
+from provenance_ledger.errors import NotFoundError
 
 
 class LedgerSource(Protocol):
@@ -207,8 +207,14 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
         for rid, v, weight, via in fresh:
             rec = runs[rid]
             out.append(
-                Usage(recorded=rec, model_name=source.model_name(rec.run.model_id), datanet_version=v,
-                      weight_ppm=weight, depth=depth, via=via)
+                Usage(
+                    recorded=rec,
+                    model_name=source.model_name(rec.run.model_id),
+                    datanet_version=v,
+                    weight_ppm=weight,
+                    depth=depth,
+                    via=via,
+                )
             )
         kids = children_many([rid for rid, *_ in fresh])
         level = [(child, v, weight, (*via, child)) for rid, v, weight, via in fresh for child in kids[rid]]

@@ -51,10 +51,10 @@ from functools import cached_property
 from typing import Any
 
 import rfc8785
-from provenance_ledger.core.hashing import keccak
 
-from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
+from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import bytes32
+from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
 
 MANIFEST_VERSION = 1
 """Version of the leaf/node/manifest definitions above."""
@@ -299,9 +299,7 @@ class Manifest:
             entries.append(FileEntry(path=check_path(f["path"], f"{where}.path"), size=f["size"], sha256=raw))
         manifest = cls(files=tuple(entries))
         if manifest.root != stated:
-            raise VerificationError(
-                f"manifest states root 0x{stated.hex()} but its files give 0x{manifest.root.hex()}"
-            )
+            raise VerificationError(f"manifest states root 0x{stated.hex()} but its files give 0x{manifest.root.hex()}")
         return manifest
 
 
@@ -393,5 +391,3 @@ def diff(expected: Manifest, actual: Manifest) -> Diff:
             if f.path in act and act[f.path] != f
         ),
     )
-
-

@@ -19,7 +19,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from provenance_ledger.core.hashing import keccak
-
 from provenance_ledger.errors import ValidationError
 
 

@@ -22,10 +22,9 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 
 from provenance_ledger.core.hashing import keccak
-
-from provenance_ledger.errors import ValidationError
 from provenance_ledger.core.manifest import FileEntry, Manifest
 from provenance_ledger.core.records import Partition
+from provenance_ledger.errors import ValidationError
 
 PPM = 1_000_000
 """``fraction_ppm`` of a whole selection."""

@@ -194,9 +194,7 @@ class TrainingRun:
         if len(self.model_version.encode()) > 128:
             raise ValidationError("model_version", "must be at most 128 bytes")
         object.__setattr__(self, "weights_digest", bytes32(self.weights_digest, "weights_digest"))
-        object.__setattr__(
-            self, "parents", tuple(bytes32(p, f"parents[{i}]") for i, p in enumerate(self.parents))
-        )
+        object.__setattr__(self, "parents", tuple(bytes32(p, f"parents[{i}]") for i, p in enumerate(self.parents)))
         if len(set(self.parents)) != len(self.parents):
             raise ValidationError("parents", "lists the same record twice")
         datanets = tuple(self.datanets)
@@ -207,9 +205,7 @@ class TrainingRun:
                 raise ValidationError(f"datanets[{i}]", "must be a DatanetUse")
         total = sum(u.weight_ppm for u in datanets)
         if total != WEIGHT_TOTAL:
-            raise ValidationError(
-                "datanets", f"weights must sum to {WEIGHT_TOTAL:,} parts per million, got {total:,}"
-            )
+            raise ValidationError("datanets", f"weights must sum to {WEIGHT_TOTAL:,} parts per million, got {total:,}")
         object.__setattr__(self, "datanets", datanets)
         object.__setattr__(self, "preprocessing", tuple(self.preprocessing))
         for name in ("hyperparameters", "environment"):
@@ -282,8 +278,17 @@ ParentResolver = Callable[[str, str], bytes]
 """Maps (model name, version) to the record id that produced it."""
 
 _RUN_KEYS = {
-    "model", "version", "weights_digest", "datanets", "parents", "preprocessing", "code",
-    "hyperparameters", "environment", "started_at", "ended_at",
+    "model",
+    "version",
+    "weights_digest",
+    "datanets",
+    "parents",
+    "preprocessing",
+    "code",
+    "hyperparameters",
+    "environment",
+    "started_at",
+    "ended_at",
 }
 _USE_KEYS = {"datanet", "version", "weight_ppm", "partition"}
 _PARTITION_KEYS = {"split", "selector", "fraction_ppm", "seed"}

@@ -44,14 +44,13 @@ from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 
-from provenance_ledger.core.hashing import keccak
-
 from provenance_ledger.chain.abi import registry_abi
 from provenance_ledger.core.canonical import decode_run, entity_id, model_version_key, parse_record
 from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
-from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
+from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
+from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
 
 if TYPE_CHECKING:
     from provenance_ledger.chain.client import Registry
@@ -219,7 +218,10 @@ class Index:
         if schema is None:
             self._set_meta(schema=SCHEMA_VERSION)
         elif int(schema) != SCHEMA_VERSION:
-            raise ValidationError("index", f"{self.path} has schema {schema}, this version reads {SCHEMA_VERSION}: delete it and sync again")
+            raise ValidationError(
+                "index",
+                f"{self.path} has schema {schema}, this version reads {SCHEMA_VERSION}: delete it and sync again",
+            )
         abi = registry_abi()
         # DataNet uses and parent edges are read from the record bytes themselves (the contract derives
         # its DatanetUsed/ParentUsed events from the same record): fetching those logs too would
@@ -290,8 +292,18 @@ class Index:
             )
 
     def status(self) -> IndexStatus:
-        tables = ("models", "datanets", "datanet_versions", "runs", "datanet_uses", "parents", "anchors", "trainers", "blocks")
-        counts = {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # noqa: S608
+        tables = (
+            "models",
+            "datanets",
+            "datanet_versions",
+            "runs",
+            "datanet_uses",
+            "parents",
+            "anchors",
+            "trainers",
+            "blocks",
+        )
+        counts = {t: int(self._db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
         return IndexStatus(
             path=str(self.path),
             chain_id=self.chain_id,
@@ -408,10 +420,10 @@ class Index:
         db.execute("BEGIN IMMEDIATE")
         try:
             gone = "SELECT record_id FROM runs WHERE block >= ?"
-            db.execute(f"DELETE FROM datanet_uses WHERE record_id IN ({gone})", (fork,))  # noqa: S608
-            db.execute(f"DELETE FROM parents WHERE record_id IN ({gone})", (fork,))  # noqa: S608
+            db.execute(f"DELETE FROM datanet_uses WHERE record_id IN ({gone})", (fork,))
+            db.execute(f"DELETE FROM parents WHERE record_id IN ({gone})", (fork,))
             for table in ("runs", "anchors", "models", "datanets", "datanet_versions", "trainers"):
-                db.execute(f"DELETE FROM {table} WHERE block >= ?", (fork,))  # noqa: S608
+                db.execute(f"DELETE FROM {table} WHERE block >= ?", (fork,))
             db.execute("DELETE FROM blocks WHERE number >= ?", (fork,))
             start = int(self.from_block or 0)
             if fork <= start:
@@ -488,11 +500,20 @@ class Index:
                 elif e.name == "DatanetVersionPublished":
                     contributors = json.dumps([[to_checksum_address(c[0]), int(c[1])] for c in a["contributors"]])
                     versions.append(
-                        (bytes(a["datanetId"]), int(a["version"]), bytes(a["contentRoot"]), bytes(a["manifestHash"]),
-                         bytes(a["terms"]), contributors, block)
+                        (
+                            bytes(a["datanetId"]),
+                            int(a["version"]),
+                            bytes(a["contentRoot"]),
+                            bytes(a["manifestHash"]),
+                            bytes(a["terms"]),
+                            contributors,
+                            block,
+                        )
                     )
                 elif e.name in ("TrainerAuthorized", "TrainerRevoked"):
-                    trainers.append((block, li, bytes(a["modelId"]), _addr(a["trainer"]), int(e.name == "TrainerAuthorized")))
+                    trainers.append(
+                        (block, li, bytes(a["modelId"]), _addr(a["trainer"]), int(e.name == "TrainerAuthorized"))
+                    )
         hi_hash = _block_hash(registry, hi)
         if hi_hash is None or hashes.get(hi, hi_hash) != hi_hash:
             raise _Reorged
@@ -501,7 +522,7 @@ class Index:
         db.execute("BEGIN IMMEDIATE")
         try:
             before = db.total_changes
-            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", runs)  # noqa: S608
+            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", runs)
             new_records = db.total_changes - before
             db.executemany("INSERT OR IGNORE INTO datanet_uses VALUES (?,?,?,?,?,?)", uses)
             db.executemany("INSERT OR IGNORE INTO parents VALUES (?,?)", parents)
@@ -529,7 +550,9 @@ class Index:
         _, model_id, version_key, model_version, block, tx, li, record, recorder, root = row
         record = bytes(record)
         if keccak(record) != rid:
-            raise VerificationError(f"record {_hex(rid)}: indexed bytes do not hash to its id (the index was altered; rebuild it)")
+            raise VerificationError(
+                f"record {_hex(rid)}: indexed bytes do not hash to its id (the index was altered; rebuild it)"
+            )
         try:
             run = decode_run(record)
         except ValidationError as exc:
@@ -607,7 +630,7 @@ class Index:
         want = list(dict.fromkeys(bytes(r) for r in record_ids))
         found = {r: self._cache[r] for r in want if r in self._cache}
         missing = [r for r in want if r not in found]
-        for row in self._rows(f"SELECT {_RUN_COLS} FROM runs WHERE record_id IN ({{}})", missing):  # noqa: S608
+        for row in self._rows(f"SELECT {_RUN_COLS} FROM runs WHERE record_id IN ({{}})", missing):
             found[bytes(row[0])] = self._verified(row)
         absent = [r for r in want if r not in found]
         if absent:
@@ -667,7 +690,9 @@ class Index:
             (did, version),
         ).fetchone()
         if row is None:
-            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} has no version {version}")
+            raise NotFoundError(
+                f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} has no version {version}"
+            )
         return _version_info(did, self.datanet_name(did), *row)
 
     def ancestors(self, model: str | bytes, version: str) -> list[bytes]:
@@ -816,7 +841,9 @@ def _split_levels(count: int, blob: bytes) -> list[list[bytes]] | None:
     return levels if count >= 1 and at == len(blob) else None
 
 
-def _version_info(did: bytes, name: str, version: int, root: bytes, manifest: bytes, terms: bytes, contributors: str, block: int) -> DatanetVersionInfo:
+def _version_info(
+    did: bytes, name: str, version: int, root: bytes, manifest: bytes, terms: bytes, contributors: str, block: int
+) -> DatanetVersionInfo:
     terms_bytes = bytes(terms)
     try:
         parsed = json.loads(terms_bytes)

@@ -57,7 +57,9 @@ def _join(prefix: str, name: str) -> str:
     return f"{prefix}/{name}" if prefix else name
 
 
-def _walk(location: str, prefix: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]], out: list[_Item]) -> None:
+def _walk(
+    location: str, prefix: str, st: os.stat_result, ancestors: frozenset[tuple[int, int]], out: list[_Item]
+) -> None:
     """Collect the regular files under ``location`` (a folder with stat ``st``), following symlinks."""
     here = (st.st_dev, st.st_ino)
     if here in ancestors:
@@ -86,7 +88,9 @@ def _add(location: str, path: str, st: os.stat_result, ancestors: frozenset[tupl
         raise _bad(location, "is neither a regular file nor a folder")
 
 
-def collect(path_or_paths: PathLike | Sequence[PathLike], *, base: PathLike | None = None) -> list[tuple[str, str, int]]:
+def collect(
+    path_or_paths: PathLike | Sequence[PathLike], *, base: PathLike | None = None
+) -> list[tuple[str, str, int]]:
     """The files to fingerprint as ``(manifest path, location, size)``, sorted by manifest path.
 
     See the module docstring for how paths are named. Raises ValidationError naming the path for
@@ -186,7 +190,9 @@ def _hash_batch(batch: list[tuple[int, tuple[str, str, int]]], counter: _Counter
     return [(i, _hash_file(p, loc, size, counter)) for i, (p, loc, size) in batch]
 
 
-def _batches(files: list[tuple[str, str, int]], max_bytes: int = 8 << 20, max_files: int = 64) -> list[list[tuple[int, tuple[str, str, int]]]]:
+def _batches(
+    files: list[tuple[str, str, int]], max_bytes: int = 8 << 20, max_files: int = 64
+) -> list[list[tuple[int, tuple[str, str, int]]]]:
     """Largest files first (so two workers finish together); small files grouped to save overhead."""
     order = sorted(range(len(files)), key=lambda i: -files[i][2])
     out: list[list[tuple[int, tuple[str, str, int]]]] = []

@@ -92,7 +92,9 @@ def read_manifest(file: str) -> Manifest:
         raise VerificationError(f"{file}: {exc}") from None
 
 
-def published_manifest(info: DatanetVersionInfo, given: Sequence[tuple[str, Manifest]]) -> tuple[Manifest | None, str | None]:
+def published_manifest(
+    info: DatanetVersionInfo, given: Sequence[tuple[str, Manifest]]
+) -> tuple[Manifest | None, str | None]:
     """(manifest, where it came from) for ``info``: one of the ``--manifest`` files, else the store."""
     for file, m in given:
         if m.root == info.content_root and (info.manifest_hash == ZERO or m.manifest_hash == info.manifest_hash):
@@ -105,8 +107,10 @@ def check_given(file: str, manifest: Manifest, info: DatanetVersionInfo) -> None
     from provenance_ledger.core.manifest import check_manifest
 
     try:
-        check_manifest(manifest, content_root=info.content_root, manifest_hash=None if info.manifest_hash == ZERO else info.manifest_hash)
+        check_manifest(
+            manifest,
+            content_root=info.content_root,
+            manifest_hash=None if info.manifest_hash == ZERO else info.manifest_hash,
+        )
     except VerificationError as exc:
         raise VerificationError(f"{file} is not the published manifest of {info.label}: {exc}") from None
-
-

@@ -22,7 +22,9 @@ def load_run_file(path: str, resolve: Callable[[str, str], bytes] | None) -> Tra
         else:
             data = json.loads(text)
     except Exception as exc:  # yaml and json raise different types
-        raise ValidationError(path, f"is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: {exc}") from None
+        raise ValidationError(
+            path, f"is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: {exc}"
+        ) from None
     try:
         return run_from_dict(data, name_hasher=name_id, resolve_parent=resolve)
     except ValidationError as exc:

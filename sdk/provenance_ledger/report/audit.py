@@ -137,7 +137,11 @@ def _json_value(v: object) -> str:
 
 def _step_text(step: Mapping[str, Any]) -> str:
     params = step.get("params") or {}
-    inner = ", ".join(f"{k}={_json_value(v)}" for k, v in sorted(params.items())) if isinstance(params, Mapping) else _json_value(params)
+    inner = (
+        ", ".join(f"{k}={_json_value(v)}" for k, v in sorted(params.items()))
+        if isinstance(params, Mapping)
+        else _json_value(params)
+    )
     return f"{step.get('op')}({inner})"
 
 
@@ -225,11 +229,9 @@ def graph_svg(report: Mapping[str, Any]) -> str:
     by_id = {r["record_id"]: r for r in runs}
     order = {r["record_id"]: i for i, r in enumerate(runs)}
     targets = set(lin.get("targets") or [])
-    decisions = {
-        (f["datanet_id"], f["version"]): f["decision"] for f in report.get("license", {}).get("findings", [])
-    }
+    decisions = {(f["datanet_id"], f["version"]): f["decision"] for f in report.get("license", {}).get("findings", [])}
 
-    level = {rid: 0 for rid in by_id}
+    level = dict.fromkeys(by_id, 0)
     for _ in range(len(runs)):  # longest path from a target; a DAG settles within len(runs) passes
         changed = False
         for r in runs:
@@ -268,7 +270,10 @@ def graph_svg(report: Mapping[str, Any]) -> str:
     x = _MARGIN
     for k in range(len(run_cols)):
         dn_w.append(
-            _width([dn_label(dns[key]) for key in dn_cols[k]] + [f"{_licence_of(dns[key].get('license'))} · needs-review" for key in dn_cols[k]])
+            _width(
+                [dn_label(dns[key]) for key in dn_cols[k]]
+                + [f"{_licence_of(dns[key].get('license'))} · needs-review" for key in dn_cols[k]]
+            )
             if dn_cols[k]
             else 0
         )
@@ -470,11 +475,13 @@ footer{margin-top:36px;color:var(--muted);font-size:12px;border-top:1px solid va
 """
 
 
-def _table(head: Sequence[str], rows: Sequence[Sequence[str]], *, num: Sequence[int] = (), total: str | None = None) -> str:
+def _table(
+    head: Sequence[str], rows: Sequence[Sequence[str]], *, num: Sequence[int] = (), total: str | None = None
+) -> str:
     """A table; cells are already HTML. ``num`` = right-aligned columns; ``total`` = a final row's HTML."""
-    th = "".join(f'<th{" class=num" if i in num else ""}>{e(h)}</th>' for i, h in enumerate(head))
+    th = "".join(f"<th{' class=num' if i in num else ''}>{e(h)}</th>" for i, h in enumerate(head))
     body = "".join(
-        "<tr>" + "".join(f'<td{" class=num" if i in num else ""}>{c}</td>' for i, c in enumerate(row)) + "</tr>"
+        "<tr>" + "".join(f"<td{' class=num' if i in num else ''}>{c}</td>" for i, c in enumerate(row)) + "</tr>"
         for row in rows
     )
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}{total or ''}</tbody></table>"
@@ -485,9 +492,7 @@ def _header(report: Mapping[str, Any]) -> str:
     lic = report.get("license", {})
     summ = report.get("summary", {})
     src = report.get("source") or {}
-    where = (
-        f" in domain <b>{e(gen.get('domain'))}</b>" if gen.get("domain") else " (no domain given)"
-    )
+    where = f" in domain <b>{e(gen.get('domain'))}</b>" if gen.get("domain") else " (no domain given)"
     source = ""
     if src:
         source = " · read from " + ", ".join(f"{e(k)} <span class=mono>{e(v)}</span>" for k, v in sorted(src.items()))
@@ -503,11 +508,11 @@ def _header(report: Mapping[str, Any]) -> str:
         f'<div class="verdict" id="verdict">{badge(lic.get("decision"))}</div>'
         f'<div class="sub">{e(gen.get("use"))} use{where}, judged at {e(gen.get("at_time_utc"))} '
         f'(<span class="mono">{e(gen.get("at_time"))}</span>){source}'
-        + (f'<br>Deciding clause: <b>{e(lic.get("clause"))}</b>' if lic.get("clause") else "")
+        + (f"<br>Deciding clause: <b>{e(lic.get('clause'))}</b>" if lic.get("clause") else "")
         + "</div></header>"
         + '<ul class="stats">'
         + "".join(f"<li><b>{e(n)}</b>{e(what)}</li>" for n, what in stats)
-        + f'<li><b>{"yes" if summ.get("share_alike") else "no"}</b>share-alike</li></ul>'
+        + f"<li><b>{'yes' if summ.get('share_alike') else 'no'}</b>share-alike</li></ul>"
         + '<nav><a href="#graph">Lineage graph</a><a href="#runs">Training runs</a><a href="#license">Licence</a>'
         '<a href="#obligations">Obligations</a><a href="#attribution">Attribution</a>'
         + ('<a href="#split">Reward split</a>' if report.get("split") else "")
@@ -548,10 +553,12 @@ def _runs_section(report: Mapping[str, Any]) -> str:
         if r.get("parents"):
             record.append(
                 "fine-tuned from "
-                + ", ".join(f'<b>{e(labels.get(p, "?"))}</b> <span class="mono">{e(short(p))}</span>' for p in r["parents"])
+                + ", ".join(
+                    f'<b>{e(labels.get(p, "?"))}</b> <span class="mono">{e(short(p))}</span>' for p in r["parents"]
+                )
             )
         datanets = "".join(
-            f'<li><b>{e(d["datanet"])}@{e(d["version"])}</b> · weight {e(weight_pct(d["weight_ppm"]))}'
+            f"<li><b>{e(d['datanet'])}@{e(d['version'])}</b> · weight {e(weight_pct(d['weight_ppm']))}"
             f'<br><span class="small">partition: {e(_partition_text(d.get("partition") or {}))}</span>'
             f'<br><span class="small muted">licence {e(_licence_of(d.get("license")))} · root '
             f'<span class="mono">{e(short(d.get("content_root")))}</span></span></li>'
@@ -571,8 +578,14 @@ def _runs_section(report: Mapping[str, Any]) -> str:
             other.append(
                 f"ran {e(_iso(det.get('started_at')))} → {e(_iso(det.get('ended_at')) if det.get('ended_at') is not None else '?')}"
             )
-        other.append('<span class="muted">hyperparameters</span><br><span class="mono">' + _kv(det.get("hyperparameters")) + "</span>")
-        other.append('<span class="muted">environment</span><br><span class="mono">' + _kv(det.get("environment")) + "</span>")
+        other.append(
+            '<span class="muted">hyperparameters</span><br><span class="mono">'
+            + _kv(det.get("hyperparameters"))
+            + "</span>"
+        )
+        other.append(
+            '<span class="muted">environment</span><br><span class="mono">' + _kv(det.get("environment")) + "</span>"
+        )
         rows.append(
             [
                 f'<b>{e(labels[r["record_id"]])}</b><br><span class="small muted">{role}</span>',
@@ -584,7 +597,16 @@ def _runs_section(report: Mapping[str, Any]) -> str:
         )
     return (
         '<section id="runs"><h2>Training runs</h2>'
-        + _table(["model version", "on-chain record", "DataNet versions (weight, partition)", "preprocessing", "code, parameters, environment"], rows)
+        + _table(
+            [
+                "model version",
+                "on-chain record",
+                "DataNet versions (weight, partition)",
+                "preprocessing",
+                "code, parameters, environment",
+            ],
+            rows,
+        )
         + "</section>"
     )
 
@@ -593,9 +615,7 @@ def _license_section(report: Mapping[str, Any]) -> str:
     lic = report["license"]
     rows = []
     for f in lic.get("findings", []):
-        checks = "".join(
-            f'<li>{e(c.get("decision"))}: {e(c.get("clause"))}</li>' for c in f.get("checks", [])
-        )
+        checks = "".join(f"<li>{e(c.get('decision'))}: {e(c.get('clause'))}</li>" for c in f.get("checks", []))
         rows.append(
             [
                 f"<b>{e(f.get('datanet'))}@{e(f.get('version'))}</b>",
@@ -611,7 +631,9 @@ def _license_section(report: Mapping[str, Any]) -> str:
         f'<section id="license"><h2>Licence findings: {e(gen.get("use"))} use</h2>'
         + f"<p>Verdict {badge(lic.get('decision'))} — the most restrictive terms across the transitive lineage win; "
         "unknown terms need review.</p>"
-        + _table(["DataNet version", "reached via", "licence", "use class", "decision", "clause (and every check)"], rows)
+        + _table(
+            ["DataNet version", "reached via", "licence", "use class", "decision", "clause (and every check)"], rows
+        )
         + '<details class="rules"><summary>Rules applied</summary>'
         + _markdown(str(report.get("rules") or ""))
         + "</details></section>"
@@ -662,7 +684,8 @@ def _attribution_section(report: Mapping[str, Any]) -> str:
             e(f"{int(d.get('ppm', 0)):,}"),
             f'<span class="mono">{e(d.get("share"))}</span>',
             "<br>".join(
-                f'<span class="hash">{e(c.get("account"))}</span> × {e(c.get("shares"))}' for c in d.get("contributors", [])
+                f'<span class="hash">{e(c.get("account"))}</span> × {e(c.get("shares"))}'
+                for c in d.get("contributors", [])
             )
             or '<span class="muted">none (unassigned)</span>',
         ]
@@ -674,12 +697,19 @@ def _attribution_section(report: Mapping[str, Any]) -> str:
             e(pct(int(c.get("ppm", 0)))),
             e(f"{int(c.get('ppm', 0)):,}"),
             f'<span class="mono">{e(c.get("share"))}</span>',
-            "<br>".join(f'{e(s.get("datanet"))}: <span class="mono">{e(s.get("share"))}</span>' for s in c.get("sources", [])),
+            "<br>".join(
+                f'{e(s.get("datanet"))}: <span class="mono">{e(s.get("share"))}</span>' for s in c.get("sources", [])
+            ),
         ]
         for c in att.get("contributors", [])
     ]
     run_rows = [
-        [f"<b>{e(r.get('model'))}</b>", f'<span class="mono">{e(short(r.get("record_id")))}</span>', f'<span class="mono">{e(r.get("credit"))}</span>', f'<span class="mono">{e(r.get("own"))}</span>']
+        [
+            f"<b>{e(r.get('model'))}</b>",
+            f'<span class="mono">{e(short(r.get("record_id")))}</span>',
+            f'<span class="mono">{e(r.get("credit"))}</span>',
+            f'<span class="mono">{e(r.get("own"))}</span>',
+        ]
         for r in att.get("runs", [])
     ]
     parent_share = int(att.get("parent_share_ppm", 0))
@@ -735,7 +765,7 @@ def _split_section(report: Mapping[str, Any]) -> str:
             total=f'<tr class="total"><td>total</td><td class=num id="split-total">{e(f"{total:,}")}</td>'
             f"<td class=num>{'= the amount' if total == amount else 'MISMATCH'}</td></tr>",
         )
-        + "<p class=\"muted small\">Exact integers (largest remainder over the exact shares); they sum to the amount.</p></section>"
+        + '<p class="muted small">Exact integers (largest remainder over the exact shares); they sum to the amount.</p></section>'
     )
 
 
@@ -744,7 +774,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     gen = report.get("generated_for", {})
     title = f"Audit of {report.get('model')}: {report.get('license', {}).get('decision')}"
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="{e(report.get("format"))}">'

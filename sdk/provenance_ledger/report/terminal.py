@@ -73,9 +73,7 @@ def lineage_table(lin: Lineage) -> Table:
 
 def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     run = node.recorded.run
-    branch = tree.add(
-        f"[bold]{node.label}[/bold]  record {hx(node.record_id)}  block {node.recorded.block_number}"
-    )
+    branch = tree.add(f"[bold]{node.label}[/bold]  record {hx(node.record_id)}  block {node.recorded.block_number}")
     if node.record_id in seen:
         branch.add("(shown above)")
         return
@@ -134,5 +132,12 @@ def usage_table(datanet: str, usages: Sequence[Usage]) -> Table:
         t.add_column(col, overflow="fold")
     for u in usages:
         how = "trained on it" if u.depth == 0 else f"via {u.depth} fine-tune{'s' if u.depth > 1 else ''}"
-        t.add_row(u.label, f"v{u.datanet_version}", pct(u.weight_ppm), how, hx(u.recorded.record_id, True), str(u.recorded.block_number))
+        t.add_row(
+            u.label,
+            f"v{u.datanet_version}",
+            pct(u.weight_ppm),
+            how,
+            hx(u.recorded.record_id, True),
+            str(u.recorded.block_number),
+        )
     return t
