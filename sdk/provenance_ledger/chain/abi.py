@@ -16,6 +16,7 @@ from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
 
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.errors import ContractRevertError
 
 
@@ -93,8 +94,7 @@ class RegistryAbi:
         except Exception:  # malformed payload: report the name alone
             values = ()
         shown = ", ".join(
-            f"{n}={'0x' + v.hex() if isinstance(v, bytes) else v}"
-            for n, v in zip(err.input_names, values, strict=False)
+            f"{n}={hexstr(v) if isinstance(v, bytes) else v}" for n, v in zip(err.input_names, values, strict=False)
         )
         return ContractRevertError(err.name, values, f"registry rejected the transaction: {err.name}({shown})")
 

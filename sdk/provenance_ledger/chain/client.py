@@ -31,6 +31,7 @@ from provenance_ledger.core.canonical import (
 )
 from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from provenance_ledger.core.hashing import keccak
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.records import TrainingRun, bytes32
 from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
@@ -39,10 +40,6 @@ Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks total) while reading logs."""
 
 DEFAULT_PAGE_SIZE = 10_000
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -262,8 +259,8 @@ class Registry:
         ev = self.abi.events[event]
         start = self.from_block if from_block is None else from_block
         end = self.w3.eth.block_number if to_block is None else to_block
-        topic_filter: list[Any] = [_hex(ev.topic0)] + [
-            None if t is None else _hex(t) if isinstance(t, bytes) else [_hex(x) for x in t] for t in topics
+        topic_filter: list[Any] = [hexstr(ev.topic0)] + [
+            None if t is None else hexstr(t) if isinstance(t, bytes) else [hexstr(x) for x in t] for t in topics
         ]
         while topic_filter and topic_filter[-1] is None:
             topic_filter.pop()
@@ -273,7 +270,7 @@ class Registry:
             for log in raw:
                 args = ev.decode(list(log["topics"]), bytes(log["data"]))
                 out.append(
-                    RawLog(ev, args, int(log["blockNumber"]), _hex(log["transactionHash"]), int(log["logIndex"]))
+                    RawLog(ev, args, int(log["blockNumber"]), hexstr(log["transactionHash"]), int(log["logIndex"]))
                 )
             if progress is not None:
                 progress(hi - start + 1, total)
@@ -346,15 +343,15 @@ class Registry:
         record = bytes(a["record"])
         rid = bytes(a["recordId"])
         if keccak(record) != rid:
-            raise VerificationError(f"record {_hex(rid)}: logged bytes do not hash to its id")
+            raise VerificationError(f"record {hexstr(rid)}: logged bytes do not hash to its id")
         try:
             run = decode_run(record)
         except ValidationError as exc:
-            raise VerificationError(f"record {_hex(rid)}: {exc}") from None
+            raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
         if run.model_id != bytes(a["modelId"]) or model_version_key(run.model_id, run.model_version) != bytes(
             a["modelVersionKey"]
         ):
-            raise VerificationError(f"record {_hex(rid)}: event topics disagree with the record")
+            raise VerificationError(f"record {hexstr(rid)}: event topics disagree with the record")
         root: bytes | None = None
         proof: tuple[bytes, ...] = ()
         if verify:
@@ -362,7 +359,9 @@ class Registry:
             if block == 0:
                 root, proof = self._anchor_proof(raw, rid)
             elif block != raw.block_number:
-                raise VerificationError(f"record {_hex(rid)}: stored block {block} != logged block {raw.block_number}")
+                raise VerificationError(
+                    f"record {hexstr(rid)}: stored block {block} != logged block {raw.block_number}"
+                )
         return RecordedRun(
             record_id=rid,
             run=run,
@@ -395,18 +394,18 @@ class Registry:
                     levels = self._trees[(raw.tx_hash, log_index)] = merkle_levels_of_ids(batch[-count:])
                 root = levels[-1][0]
                 if root != topics[1]:
-                    raise VerificationError(f"record {_hex(rid)}: batch does not rebuild its anchored root")
+                    raise VerificationError(f"record {hexstr(rid)}: batch does not rebuild its anchored root")
                 try:
                     index = levels[0].index(leaf_hash(rid))
                 except ValueError:
-                    raise VerificationError(f"record {_hex(rid)}: not in its anchored batch") from None
+                    raise VerificationError(f"record {hexstr(rid)}: not in its anchored batch") from None
                 proof = tuple(proof_from_levels(levels, index))
                 if root not in self._roots_ok and self.anchor_block(root) != 0:
                     self._roots_ok.add(root)
                 if root not in self._roots_ok or not verify_proof_of_id(root, rid, proof):
-                    raise VerificationError(f"record {_hex(rid)}: not anchored on chain")
+                    raise VerificationError(f"record {hexstr(rid)}: not anchored on chain")
                 return root, proof
-        raise VerificationError(f"record {_hex(rid)}: logged but neither stored nor anchored on chain")
+        raise VerificationError(f"record {hexstr(rid)}: logged but neither stored nor anchored on chain")
 
     def _receipt_logs(self, tx_hash: str) -> list[tuple[str, list[bytes], bytes, int]]:
         """(address, topics, data, log index) of a transaction's logs, read raw and cached.
@@ -461,7 +460,7 @@ class Registry:
             else self.logs("RunRecorded", None, None, record_id)
         )
         if not raws:
-            raise NotFoundError(f"no record {_hex(record_id)} on this registry")
+            raise NotFoundError(f"no record {hexstr(record_id)} on this registry")
         self._runs[record_id] = self._recorded(raws[0])
         return self._runs[record_id]
 
@@ -475,7 +474,7 @@ class Registry:
                     self._runs[rid] = self._recorded(raw)
         absent = [r for r in record_ids if r not in self._runs]
         if absent:
-            raise NotFoundError(f"no record {_hex(absent[0])} on this registry")
+            raise NotFoundError(f"no record {hexstr(absent[0])} on this registry")
         return {r: self._runs[r] for r in record_ids}
 
     def children_of_many(self, record_ids: Sequence[bytes], *, chunk: int = 500) -> dict[bytes, list[bytes]]:
@@ -510,7 +509,7 @@ class Registry:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
         did = entity_id(datanet, "datanet")
         if not self.logs("DatanetRegistered", did):
-            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} is not registered")
+            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} is not registered")
         return models_trained_on(self, did, version)
 
     def datanet_uses(self, datanet: str | bytes) -> list[RawLog]:
@@ -521,7 +520,7 @@ class Registry:
         mid = entity_id(model, "model")
         raws = self.logs("ModelRegistered", mid)
         if not raws:
-            raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
+            raise NotFoundError(f"model {model if isinstance(model, str) else hexstr(mid)} is not registered")
         a = raws[0].args
         return ModelInfo(
             model_id=mid, name=a["name"], owner=to_checksum_address(a["owner"]), block_number=raws[0].block_number
@@ -537,13 +536,13 @@ class Registry:
                 try:
                     self._names[model_id] = self.model_info(model_id).name
                 except NotFoundError:
-                    self._names[model_id] = _hex(model_id)
+                    self._names[model_id] = hexstr(model_id)
         return self._names[model_id]
 
     def datanet_name(self, datanet_id: bytes) -> str:
         if datanet_id not in self._names:
             raws = self.logs("DatanetRegistered", datanet_id)
-            self._names[datanet_id] = raws[0].args["name"] if raws else _hex(datanet_id)
+            self._names[datanet_id] = raws[0].args["name"] if raws else hexstr(datanet_id)
         return self._names[datanet_id]
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
@@ -581,5 +580,5 @@ class Registry:
         if (did, version) in self._versions:
             return self._versions[(did, version)]
         raise NotFoundError(
-            f"DataNet {datanet if isinstance(datanet, str) else _hex(datanet)} has no version {version}"
+            f"DataNet {datanet if isinstance(datanet, str) else hexstr(datanet)} has no version {version}"
         )

@@ -17,6 +17,7 @@ from web3 import Web3
 from web3.exceptions import TimeExhausted, Web3Exception
 
 from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.errors import ChainError, ValidationError
 
 EMBEDDED = "embedded"
@@ -198,7 +199,7 @@ class Signer:
             self._nonce = None  # re-read from the chain next time
             raise self._explain(exc) from None
         self._nonce += 1
-        return "0x" + bytes(tx_hash).hex()
+        return hexstr(tx_hash)
 
     def wait(self, tx_hash: str, *, timeout: float = 120.0) -> Receipt:
         """Wait for the receipt; raise ChainError if the transaction reverted or never mined."""

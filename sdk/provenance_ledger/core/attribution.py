@@ -40,6 +40,7 @@ from fractions import Fraction
 from typing import Any, TypeVar
 
 from provenance_ledger.core.entries import DatanetVersionInfo
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, RunNode
 from provenance_ledger.core.records import WEIGHT_TOTAL
 from provenance_ledger.core.units import PARENT_SHARE_PPM
@@ -98,7 +99,7 @@ class RunCredit:
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.label,
-            "record_id": "0x" + self.record_id.hex(),
+            "record_id": hexstr(self.record_id),
             "credit": _fraction_text(self.credit),
             "own": _fraction_text(self.own),
         }
@@ -126,7 +127,7 @@ class DatanetShare:
     def to_dict(self) -> dict[str, Any]:
         return {
             "datanet": self.datanet,
-            "datanet_id": "0x" + self.datanet_id.hex(),
+            "datanet_id": hexstr(self.datanet_id),
             "version": self.version,
             "share": _fraction_text(self.share),
             "ppm": self.ppm,

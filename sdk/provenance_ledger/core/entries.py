@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse, Partition, TrainingRun, details_fields
 
 
@@ -60,26 +61,22 @@ class ModelInfo:
     block_number: int
 
 
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
-
-
 def recorded_run_json(rec: RecordedRun) -> dict[str, Any]:
     """The JSON form of a recorded run that ``provenance show --json`` prints and
     :func:`run_from_record_json` reads back (ids and digests as 0x hex)."""
     return {
-        "record_id": _hex(rec.record_id),
+        "record_id": hexstr(rec.record_id),
         "block": rec.block_number,
         "tx_hash": rec.tx_hash,
         "recorder": rec.recorder,
-        "anchor_root": None if rec.anchor_root is None else _hex(rec.anchor_root),
-        "model_id": _hex(rec.run.model_id),
+        "anchor_root": None if rec.anchor_root is None else hexstr(rec.anchor_root),
+        "model_id": hexstr(rec.run.model_id),
         "version": rec.run.model_version,
-        "weights_digest": _hex(rec.run.weights_digest),
-        "parents": [_hex(p) for p in rec.run.parents],
+        "weights_digest": hexstr(rec.run.weights_digest),
+        "parents": [hexstr(p) for p in rec.run.parents],
         "datanets": [
             {
-                "datanet_id": _hex(u.datanet_id),
+                "datanet_id": hexstr(u.datanet_id),
                 "version": u.version,
                 "weight_ppm": u.weight_ppm,
                 "partition": {

@@ -79,6 +79,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from provenance_ledger.core.entries import DatanetVersionInfo
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, RunNode
 from provenance_ledger.core.units import USES
 from provenance_ledger.errors import ValidationError
@@ -232,7 +233,7 @@ class LicenseTerms:
         """The explicit JSON form (what :func:`make_terms` returns and a publisher canonicalises)."""
         out: dict[str, Any] = {"spdx": self.spdx}
         if self.text_hash is not None:
-            out["text_hash"] = "0x" + self.text_hash.hex()
+            out["text_hash"] = hexstr(self.text_hash)
         out |= {
             "use_class": self.use_class,
             "commercial_use": self.commercial_use,
@@ -352,7 +353,7 @@ def make_terms(
         "url": url,
     }
     if text_hash is not None:
-        data["text_hash"] = "0x" + bytes(text_hash).hex() if isinstance(text_hash, bytes | bytearray) else text_hash
+        data["text_hash"] = hexstr(text_hash) if isinstance(text_hash, bytes | bytearray) else text_hash
     return parse_terms(data).to_dict()
 
 
@@ -392,7 +393,7 @@ class Finding:
     def to_dict(self) -> dict[str, Any]:
         return {
             "datanet": self.datanet,
-            "datanet_id": "0x" + self.datanet_id.hex(),
+            "datanet_id": hexstr(self.datanet_id),
             "version": self.version,
             "reached_via": list(self.reached_via),
             "license": self.spdx,

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse
 from provenance_ledger.errors import NotFoundError
 
@@ -24,10 +25,6 @@ class LedgerSource(Protocol):
     def model_name(self, model_id: bytes) -> str: ...
     def datanet_use_records(self, datanet: bytes) -> list[tuple[bytes, int]]: ...
     def children_of(self, record_id: bytes) -> list[bytes]: ...
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + b.hex()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,18 +56,18 @@ class RunNode:
         run = self.recorded.run
         return {
             "model": self.model_name,
-            "model_id": _hex(run.model_id),
+            "model_id": hexstr(run.model_id),
             "version": run.model_version,
-            "record_id": _hex(self.record_id),
+            "record_id": hexstr(self.record_id),
             "block": self.recorded.block_number,
             "tx_hash": self.recorded.tx_hash,
             "recorder": self.recorded.recorder,
-            "anchor_root": None if self.recorded.anchor_root is None else _hex(self.recorded.anchor_root),
-            "weights_digest": _hex(run.weights_digest),
+            "anchor_root": None if self.recorded.anchor_root is None else hexstr(self.recorded.anchor_root),
+            "weights_digest": hexstr(run.weights_digest),
             "datanets": [
                 {
                     "datanet": d.info.name,
-                    "datanet_id": _hex(d.info.datanet_id),
+                    "datanet_id": hexstr(d.info.datanet_id),
                     "version": d.use.version,
                     "weight_ppm": d.use.weight_ppm,
                     "partition": {
@@ -79,15 +76,15 @@ class RunNode:
                         "fraction_ppm": d.use.partition.fraction_ppm,
                         "seed": d.use.partition.seed,
                     },
-                    "content_root": _hex(d.info.content_root),
-                    "manifest_hash": _hex(d.info.manifest_hash),
+                    "content_root": hexstr(d.info.content_root),
+                    "manifest_hash": hexstr(d.info.manifest_hash),
                     "license": d.info.terms,
                     "contributors": [{"account": a, "shares": s} for a, s in d.info.contributors],
                 }
                 for d in self.datanets
             ],
             "details": run.details(),
-            "parents": [_hex(p.record_id) for p in self.parents],
+            "parents": [hexstr(p.record_id) for p in self.parents],
         }
 
 
@@ -115,7 +112,7 @@ class Lineage:
         return {
             "model": self.model_name,
             "version": self.model_version,
-            "targets": [_hex(r.record_id) for r in self.runs],
+            "targets": [hexstr(r.record_id) for r in self.runs],
             "runs": [dict(node.to_dict(), depth=depth) for depth, node in self.walk()],
         }
 
@@ -171,12 +168,12 @@ class Usage:
         return {
             "model": self.model_name,
             "version": self.recorded.run.model_version,
-            "record_id": _hex(self.recorded.record_id),
+            "record_id": hexstr(self.recorded.record_id),
             "block": self.recorded.block_number,
             "datanet_version": self.datanet_version,
             "weight_ppm": self.weight_ppm,
             "depth": self.depth,
-            "via": [_hex(v) for v in self.via],
+            "via": [hexstr(v) for v in self.via],
         }
 
 

@@ -53,6 +53,7 @@ from typing import Any
 import rfc8785
 
 from provenance_ledger.core.hashing import keccak
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import bytes32
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
 
@@ -161,7 +162,7 @@ class FileProof:
 
     def to_json(self) -> dict[str, Any]:
         """``{"index", "count", "siblings": ["0x.."]}``."""
-        return {"index": self.index, "count": self.count, "siblings": ["0x" + s.hex() for s in self.siblings]}
+        return {"index": self.index, "count": self.count, "siblings": [hexstr(s) for s in self.siblings]}
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> FileProof:
@@ -230,7 +231,7 @@ class Manifest:
         object.__setattr__(self, "root", _levels([f.leaf() for f in files])[-1][0])
 
     def __repr__(self) -> str:
-        return f"Manifest(files=<{len(self.files)}>, total_size={self.total_size}, root=0x{self.root.hex()})"
+        return f"Manifest(files=<{len(self.files)}>, total_size={self.total_size}, root={hexstr(self.root)})"
 
     @property
     def total_size(self) -> int:
@@ -250,7 +251,7 @@ class Manifest:
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as a JSON value (see the module docstring)."""
-        return {"version": MANIFEST_VERSION, "files": [f.to_json() for f in self.files], "root": "0x" + self.root.hex()}
+        return {"version": MANIFEST_VERSION, "files": [f.to_json() for f in self.files], "root": hexstr(self.root)}
 
     def to_json_bytes(self) -> bytes:
         """Canonical (RFC 8785) manifest bytes: what :attr:`manifest_hash` hashes and what to publish."""
@@ -299,7 +300,7 @@ class Manifest:
             entries.append(FileEntry(path=check_path(f["path"], f"{where}.path"), size=f["size"], sha256=raw))
         manifest = cls(files=tuple(entries))
         if manifest.root != stated:
-            raise VerificationError(f"manifest states root 0x{stated.hex()} but its files give 0x{manifest.root.hex()}")
+            raise VerificationError(f"manifest states root {hexstr(stated)} but its files give {hexstr(manifest.root)}")
         return manifest
 
 
@@ -324,12 +325,12 @@ def check_manifest(manifest: Manifest, *, content_root: bytes | str, manifest_ha
     """
     root = bytes32(content_root, "content_root")
     if manifest.root != root:
-        raise VerificationError(f"manifest root 0x{manifest.root.hex()} != published content root 0x{root.hex()}")
+        raise VerificationError(f"manifest root {hexstr(manifest.root)} != published content root {hexstr(root)}")
     if manifest_hash is not None:
         published = bytes32(manifest_hash, "manifest_hash")
         if manifest.manifest_hash != published:
             raise VerificationError(
-                f"manifest hash 0x{manifest.manifest_hash.hex()} != published manifest hash 0x{published.hex()}"
+                f"manifest hash {hexstr(manifest.manifest_hash)} != published manifest hash {hexstr(published)}"
             )
 
 

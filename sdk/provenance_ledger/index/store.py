@@ -48,6 +48,7 @@ from provenance_ledger.chain.abi import registry_abi
 from provenance_ledger.core.canonical import decode_run, entity_id, model_version_key, parse_record
 from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from provenance_ledger.core.hashing import keccak
+from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
 from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
@@ -145,10 +146,6 @@ _CHUNK = 500
 def default_path(chain_id: int) -> Path:
     """Where the CLI keeps the index of a chain: ``.provenance/index-<chainid>.sqlite``."""
     return Path(".provenance") / f"index-{chain_id}.sqlite"
-
-
-def _hex(b: bytes) -> str:
-    return "0x" + bytes(b).hex()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -360,7 +357,7 @@ class Index:
             if end < start:
                 break
             first = start if first < 0 else first
-            topics = [[_hex(t) for t in self._events]]
+            topics = [[hexstr(t) for t in self._events]]
             try:
                 for lo, hi, raw in registry._pages(topics, start, end, max_logs=max_logs):
                     n_records = self._ingest(registry, raw, hi)
@@ -465,13 +462,13 @@ class Index:
                 recorder, record = _run_recorded(data)
                 rid = bytes(topics[3])
                 if keccak(record) != rid:
-                    raise VerificationError(f"record {_hex(rid)}: logged bytes do not hash to its id (block {block})")
+                    raise VerificationError(f"record {hexstr(rid)}: logged bytes do not hash to its id (block {block})")
                 try:
                     model_id, model_version, _, parent_ids, used, _ = parse_record(record)
                 except ValidationError as exc:
-                    raise VerificationError(f"record {_hex(rid)}: {exc}") from None
+                    raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
                 if model_id != bytes(topics[1]) or model_version_key(model_id, model_version) != bytes(topics[2]):
-                    raise VerificationError(f"record {_hex(rid)}: event topics disagree with the record")
+                    raise VerificationError(f"record {hexstr(rid)}: event topics disagree with the record")
                 uses.extend((did, v, rid, model_id, w, li) for did, v, w in used)
                 parents.extend((parent, rid) for parent in parent_ids)
                 row = [rid, model_id, bytes(topics[2]), model_version, block, tx, li, record, recorder, None]
@@ -484,7 +481,7 @@ class Index:
                 ids = [r[0] for r in batch]
                 levels = merkle_levels_of_ids(ids) if ids and len(ids) == count else None
                 if levels is None or levels[-1] != [root]:
-                    raise VerificationError(f"anchored batch {_hex(root)} (block {block}) does not rebuild its root")
+                    raise VerificationError(f"anchored batch {hexstr(root)} (block {block}) does not rebuild its root")
                 for r in batch:
                     r[9] = root
                 anchors.append((root, block, tx, li, count, b"".join(b"".join(level) for level in levels)))
@@ -551,18 +548,18 @@ class Index:
         record = bytes(record)
         if keccak(record) != rid:
             raise VerificationError(
-                f"record {_hex(rid)}: indexed bytes do not hash to its id (the index was altered; rebuild it)"
+                f"record {hexstr(rid)}: indexed bytes do not hash to its id (the index was altered; rebuild it)"
             )
         try:
             run = decode_run(record)
         except ValidationError as exc:
-            raise VerificationError(f"record {_hex(rid)}: {exc}") from None
+            raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
         if (
             run.model_id != bytes(model_id)
             or run.model_version != model_version
             or model_version_key(run.model_id, run.model_version) != bytes(version_key)
         ):
-            raise VerificationError(f"record {_hex(rid)}: indexed model/version disagree with the record")
+            raise VerificationError(f"record {hexstr(rid)}: indexed model/version disagree with the record")
         proof: tuple[bytes, ...] = ()
         if root is not None:
             root = bytes(root)
@@ -573,7 +570,7 @@ class Index:
             record=record,
             recorder=_checksum(bytes(recorder)),
             block_number=int(block),
-            tx_hash=_hex(tx),
+            tx_hash=hexstr(tx),
             log_index=int(li),
             anchor_root=root,
             anchor_proof=proof,
@@ -589,20 +586,20 @@ class Index:
         if levels is None:
             row = self._db.execute("SELECT count, tree FROM anchors WHERE root = ?", (root,)).fetchone()
             if row is None:
-                raise VerificationError(f"record {_hex(rid)}: its anchored batch {_hex(root)} is not in the index")
+                raise VerificationError(f"record {hexstr(rid)}: its anchored batch {hexstr(root)} is not in the index")
             levels = _split_levels(int(row[0]), bytes(row[1]))
             if levels is None or levels[-1] != [root]:
-                raise VerificationError(f"anchored batch {_hex(root)}: the indexed tree does not end in its root")
+                raise VerificationError(f"anchored batch {hexstr(root)}: the indexed tree does not end in its root")
             if len(self._trees) >= 1_000:
                 self._trees.clear()
             self._trees[root] = levels
         try:
             index = levels[0].index(leaf_hash(rid))
         except ValueError:
-            raise VerificationError(f"record {_hex(rid)}: not in its anchored batch {_hex(root)}") from None
+            raise VerificationError(f"record {hexstr(rid)}: not in its anchored batch {hexstr(root)}") from None
         proof = proof_from_levels(levels, index)
         if not verify_proof_of_id(root, rid, proof):  # the stored tree is only trusted through this
-            raise VerificationError(f"record {_hex(rid)}: proof does not reach its anchored root")
+            raise VerificationError(f"record {hexstr(rid)}: proof does not reach its anchored root")
         return tuple(proof)
 
     def _rows(self, sql: str, ids: Sequence[bytes]) -> list[Any]:
@@ -622,7 +619,7 @@ class Index:
     def get_run(self, record_id: bytes) -> RecordedRun:
         row = self._db.execute(GET_RUN_SQL, (bytes(record_id),)).fetchone()
         if row is None:
-            raise NotFoundError(f"no record {_hex(record_id)} in the index of this registry")
+            raise NotFoundError(f"no record {hexstr(record_id)} in the index of this registry")
         return self._verified(row)
 
     def get_runs(self, record_ids: Sequence[bytes]) -> dict[bytes, RecordedRun]:
@@ -634,7 +631,7 @@ class Index:
             found[bytes(row[0])] = self._verified(row)
         absent = [r for r in want if r not in found]
         if absent:
-            raise NotFoundError(f"no record {_hex(absent[0])} in the index of this registry")
+            raise NotFoundError(f"no record {hexstr(absent[0])} in the index of this registry")
         return {bytes(r): found[bytes(r)] for r in record_ids}
 
     def children_of(self, record_id: bytes) -> list[bytes]:
@@ -660,16 +657,16 @@ class Index:
         mid = entity_id(model, "model")
         row = self._db.execute("SELECT name, owner, block FROM models WHERE model_id = ?", (mid,)).fetchone()
         if row is None:
-            raise NotFoundError(f"model {model if isinstance(model, str) else _hex(mid)} is not registered")
+            raise NotFoundError(f"model {model if isinstance(model, str) else hexstr(mid)} is not registered")
         return ModelInfo(model_id=mid, name=row[0], owner=to_checksum_address(bytes(row[1])), block_number=int(row[2]))
 
     def model_name(self, model_id: bytes) -> str:
         row = self._db.execute("SELECT name FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
-        return _hex(model_id) if row is None else str(row[0])
+        return hexstr(model_id) if row is None else str(row[0])
 
     def datanet_name(self, datanet_id: bytes) -> str:
         row = self._db.execute("SELECT name FROM datanets WHERE datanet_id = ?", (bytes(datanet_id),)).fetchone()
-        return _hex(datanet_id) if row is None else str(row[0])
+        return hexstr(datanet_id) if row is None else str(row[0])
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
         """Every published version of a DataNet."""
@@ -691,7 +688,7 @@ class Index:
         ).fetchone()
         if row is None:
             raise NotFoundError(
-                f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} has no version {version}"
+                f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} has no version {version}"
             )
         return _version_info(did, self.datanet_name(did), *row)
 
@@ -720,7 +717,7 @@ class Index:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
         did = entity_id(datanet, "datanet")
         if self._db.execute("SELECT 1 FROM datanets WHERE datanet_id = ?", (did,)).fetchone() is None:
-            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else _hex(did)} is not registered")
+            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} is not registered")
         ids = self.descendants(did, version)
         runs = self.get_runs(ids)
         return models_trained_on(_Prefetched(self, runs, self.children_of_many(ids)), did, version)
