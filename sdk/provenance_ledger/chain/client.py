@@ -22,7 +22,6 @@ from provenance_ledger.chain.abi import Event, registry_abi
 from provenance_ledger.chain.rpc import Receipt, Signer, explain, quantity
 from provenance_ledger.core.canonical import (
     canonical_json,
-    decode_run,
     encode_run,
     entity_id,
     model_version_key,
@@ -34,6 +33,7 @@ from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.records import TrainingRun, bytes32
+from provenance_ledger.core.verify import check_record, prove_in_batch
 from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
 
 Progress = Callable[[int, int], None]
@@ -338,20 +338,17 @@ class Registry:
 
     # -------------------------------------------------------- typed entries
 
-    def _recorded(self, raw: RawLog, *, verify: bool = True) -> RecordedRun:
+    def recorded(self, raw: RawLog, *, verify: bool = True) -> RecordedRun:
+        """The verified :class:`RecordedRun` of a ``RunRecorded`` log read by :meth:`logs`.
+
+        The logged bytes must hash to the record id, decode canonically and agree with the event
+        topics (:func:`~provenance_ledger.core.verify.check_record`); with ``verify`` the record must
+        also be stored on chain at the logged block, or be proven in a batch anchored on chain.
+        Raises VerificationError otherwise."""
         a = raw.args
         record = bytes(a["record"])
         rid = bytes(a["recordId"])
-        if keccak(record) != rid:
-            raise VerificationError(f"record {hexstr(rid)}: logged bytes do not hash to its id")
-        try:
-            run = decode_run(record)
-        except ValidationError as exc:
-            raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
-        if run.model_id != bytes(a["modelId"]) or model_version_key(run.model_id, run.model_version) != bytes(
-            a["modelVersionKey"]
-        ):
-            raise VerificationError(f"record {hexstr(rid)}: event topics disagree with the record")
+        run = check_record(rid, record, model_id=bytes(a["modelId"]), version_key=bytes(a["modelVersionKey"]))
         root: bytes | None = None
         proof: tuple[bytes, ...] = ()
         if verify:
@@ -374,9 +371,11 @@ class Registry:
             anchor_proof=proof,
         )
 
+    _recorded = recorded  # the tests' name for it
+
     def _anchor_proof(self, raw: RawLog, rid: bytes) -> tuple[bytes, tuple[bytes, ...]]:
         """Rebuild the anchored batch of ``raw``'s transaction and prove ``rid`` against its stored root."""
-        from provenance_ledger.core.merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
+        from provenance_ledger.core.merkle import merkle_levels_of_ids
 
         logs = self._receipt_logs(raw.tx_hash)
         rec_ev, anc_ev = self.abi.events["RunRecorded"], self.abi.events["RunsAnchored"]
@@ -395,14 +394,10 @@ class Registry:
                 root = levels[-1][0]
                 if root != topics[1]:
                     raise VerificationError(f"record {hexstr(rid)}: batch does not rebuild its anchored root")
-                try:
-                    index = levels[0].index(leaf_hash(rid))
-                except ValueError:
-                    raise VerificationError(f"record {hexstr(rid)}: not in its anchored batch") from None
-                proof = tuple(proof_from_levels(levels, index))
+                proof = prove_in_batch(levels, root, rid)
                 if root not in self._roots_ok and self.anchor_block(root) != 0:
                     self._roots_ok.add(root)
-                if root not in self._roots_ok or not verify_proof_of_id(root, rid, proof):
+                if root not in self._roots_ok:
                     raise VerificationError(f"record {hexstr(rid)}: not anchored on chain")
                 return root, proof
         raise VerificationError(f"record {hexstr(rid)}: logged but neither stored nor anchored on chain")
@@ -445,7 +440,7 @@ class Registry:
         for raw in raws:
             rid = bytes(raw.args["recordId"])
             if rid not in out:
-                out[rid] = self._recorded(raw)
+                out[rid] = self.recorded(raw)
         return list(out.values())
 
     def get_run(self, record_id: bytes) -> RecordedRun:
@@ -461,7 +456,7 @@ class Registry:
         )
         if not raws:
             raise NotFoundError(f"no record {hexstr(record_id)} on this registry")
-        self._runs[record_id] = self._recorded(raws[0])
+        self._runs[record_id] = self.recorded(raws[0])
         return self._runs[record_id]
 
     def get_runs(self, record_ids: Sequence[bytes], *, chunk: int = 500) -> dict[bytes, RecordedRun]:
@@ -471,7 +466,7 @@ class Registry:
             for raw in self.logs("RunRecorded", None, None, missing[i : i + chunk]):
                 rid = bytes(raw.args["recordId"])
                 if rid not in self._runs:
-                    self._runs[rid] = self._recorded(raw)
+                    self._runs[rid] = self.recorded(raw)
         absent = [r for r in record_ids if r not in self._runs]
         if absent:
             raise NotFoundError(f"no record {hexstr(absent[0])} on this registry")

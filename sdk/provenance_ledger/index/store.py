@@ -45,12 +45,12 @@ from typing import TYPE_CHECKING, Any
 from eth_utils import to_checksum_address
 
 from provenance_ledger.chain.abi import registry_abi
-from provenance_ledger.core.canonical import decode_run, entity_id, model_version_key, parse_record
+from provenance_ledger.core.canonical import entity_id, model_version_key
 from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
-from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
-from provenance_ledger.core.merkle import leaf_hash, merkle_levels_of_ids, proof_from_levels, verify_proof_of_id
+from provenance_ledger.core.merkle import merkle_levels_of_ids
+from provenance_ledger.core.verify import check_record, check_record_fields, prove_in_batch
 from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
 
 if TYPE_CHECKING:
@@ -461,14 +461,9 @@ class Index:
             if t0 == t_run:
                 recorder, record = _run_recorded(data)
                 rid = bytes(topics[3])
-                if keccak(record) != rid:
-                    raise VerificationError(f"record {hexstr(rid)}: logged bytes do not hash to its id (block {block})")
-                try:
-                    model_id, model_version, _, parent_ids, used, _ = parse_record(record)
-                except ValidationError as exc:
-                    raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
-                if model_id != bytes(topics[1]) or model_version_key(model_id, model_version) != bytes(topics[2]):
-                    raise VerificationError(f"record {hexstr(rid)}: event topics disagree with the record")
+                model_id, model_version, _, parent_ids, used, _ = check_record_fields(
+                    rid, record, model_id=bytes(topics[1]), version_key=bytes(topics[2]), block=block
+                )
                 uses.extend((did, v, rid, model_id, w, li) for did, v, w in used)
                 parents.extend((parent, rid) for parent in parent_ids)
                 row = [rid, model_id, bytes(topics[2]), model_version, block, tx, li, record, recorder, None]
@@ -546,20 +541,14 @@ class Index:
             return cached
         _, model_id, version_key, model_version, block, tx, li, record, recorder, root = row
         record = bytes(record)
-        if keccak(record) != rid:
-            raise VerificationError(
-                f"record {hexstr(rid)}: indexed bytes do not hash to its id (the index was altered; rebuild it)"
-            )
-        try:
-            run = decode_run(record)
-        except ValidationError as exc:
-            raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
-        if (
-            run.model_id != bytes(model_id)
-            or run.model_version != model_version
-            or model_version_key(run.model_id, run.model_version) != bytes(version_key)
-        ):
-            raise VerificationError(f"record {hexstr(rid)}: indexed model/version disagree with the record")
+        run = check_record(
+            rid,
+            record,
+            model_id=bytes(model_id),
+            version_key=bytes(version_key),
+            model_version=model_version,
+            source="index",
+        )
         proof: tuple[bytes, ...] = ()
         if root is not None:
             root = bytes(root)
@@ -593,14 +582,7 @@ class Index:
             if len(self._trees) >= 1_000:
                 self._trees.clear()
             self._trees[root] = levels
-        try:
-            index = levels[0].index(leaf_hash(rid))
-        except ValueError:
-            raise VerificationError(f"record {hexstr(rid)}: not in its anchored batch {hexstr(root)}") from None
-        proof = proof_from_levels(levels, index)
-        if not verify_proof_of_id(root, rid, proof):  # the stored tree is only trusted through this
-            raise VerificationError(f"record {hexstr(rid)}: proof does not reach its anchored root")
-        return tuple(proof)
+        return prove_in_batch(levels, root, rid)  # the stored tree is only trusted through this proof
 
     def _rows(self, sql: str, ids: Sequence[bytes]) -> list[Any]:
         """Rows of ``sql`` (with one ``IN ({})`` placeholder list) for many ids, in chunks."""
