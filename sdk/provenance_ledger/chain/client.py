@@ -94,6 +94,7 @@ class Registry:
         self._roots_ok: set[bytes] = set()
         self._trees: dict[tuple[str, int], list[list[bytes]]] = {}
         self._versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
+        self._deploy_receipt: Receipt | None = None
 
     # ------------------------------------------------------------- lifecycle
 
@@ -107,8 +108,16 @@ class Registry:
         if address is None:
             raise ChainError("deployment produced no contract")
         registry = cls(w3, address, account, from_block=receipt.block_number, **kwargs)
-        registry.deploy_receipt = receipt
+        registry._deploy_receipt = receipt
         return registry
+
+    @property
+    def deploy_receipt(self) -> Receipt:
+        """The receipt of the deployment transaction, for a client returned by :meth:`deploy`
+        (AttributeError for one made by :meth:`at` or the constructor)."""
+        if self._deploy_receipt is None:
+            raise AttributeError("deploy_receipt: this client did not deploy its registry (see Registry.deploy)")
+        return self._deploy_receipt
 
     @classmethod
     def at(cls, w3: Web3, address: str, account: LocalAccount | None = None, **kwargs: Any) -> Registry:
@@ -266,7 +275,7 @@ class Registry:
             topic_filter.pop()
         out: list[RawLog] = []
         total = max(end - start + 1, 1)
-        for _lo, hi, raw in self._pages(topic_filter, start, end):
+        for _lo, hi, raw in self.log_pages(topic_filter, start, end):
             for log in raw:
                 args = ev.decode(list(log["topics"]), bytes(log["data"]))
                 out.append(
@@ -276,10 +285,13 @@ class Registry:
                 progress(hi - start + 1, total)
         return out
 
-    def _pages(
+    def log_pages(
         self, topics: list[Any], start: int, end: int, *, max_logs: int | None = None
     ) -> Iterator[tuple[int, int, list[Any]]]:
-        """``(lo, hi, logs)`` pages covering blocks ``start..end``, one eth_getLogs each.
+        """``(lo, hi, logs)`` pages of this registry's raw logs matching ``topics`` (an eth_getLogs
+        topic filter of 0x hex strings) covering blocks ``start..end``, one eth_getLogs each. Each
+        log maps the usual keys (topics, data, blockNumber, blockHash, transactionHash, logIndex)
+        to bytes-like and int values.
 
         A refused page (too many results, range too large, timeout) is halved and retried; after
         each success the page grows again (doubling, up to ``page_size`` blocks, and, when
@@ -306,6 +318,8 @@ class Registry:
             if max_logs is not None and len(raw) > 0:
                 size = max(1, min(size, span * max_logs // len(raw)))
             lo = hi + 1
+
+    _pages = log_pages  # the tests' name for it
 
     def _get_logs(self, topics: list[Any], lo: int, hi: int) -> list[Any]:
         """One eth_getLogs of this registry. Over JSON-RPC the raw response is decoded by hand (web3's

@@ -359,7 +359,7 @@ class Index:
             first = start if first < 0 else first
             topics = [[hexstr(t) for t in self._events]]
             try:
-                for lo, hi, raw in registry._pages(topics, start, end, max_logs=max_logs):
+                for lo, hi, raw in registry.log_pages(topics, start, end, max_logs=max_logs):
                     n_records = self._ingest(registry, raw, hi)
                     events += len(raw)
                     records += n_records
