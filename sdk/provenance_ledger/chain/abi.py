@@ -12,9 +12,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
-from eth_utils import keccak
+from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.errors import ContractRevertError
@@ -52,11 +52,11 @@ class Event:
 
     def decode(self, topics: list[bytes], data: bytes) -> dict[str, Any]:
         """Decode a raw log (topics without topic0 check, data) into a name -> value dict."""
-        out: dict[str, Any] = {}
-        for name, typ, topic in zip(self.indexed_names, self.indexed, topics[1:], strict=True):
-            out[name] = abi_decode([typ], bytes(topic))[0]
-        for name, value in zip(self.data_names, abi_decode(list(self.data), bytes(data)), strict=True):
-            out[name] = value
+        out: dict[str, Any] = {
+            name: abi_decode([typ], bytes(topic))[0]
+            for name, typ, topic in zip(self.indexed_names, self.indexed, topics[1:], strict=True)
+        }
+        out.update(zip(self.data_names, abi_decode(list(self.data), bytes(data)), strict=True))
         return out
 
 

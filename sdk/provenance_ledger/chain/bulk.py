@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 
 from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import Receipt, quantity

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 from web3 import Web3
 from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
@@ -140,7 +140,7 @@ class Registry:
     def _call(self, fn: str, *args: Any) -> tuple[Any, ...]:
         f = self.abi.functions[fn]
         try:
-            out = self.w3.eth.call({"to": self.address, "data": f.encode(*args)})  # type: ignore[typeddict-item]
+            out = self.w3.eth.call({"to": self.address, "data": f.encode(*args)})
         except Exception as exc:
             raise explain(exc) from None
         try:
@@ -235,8 +235,10 @@ class Registry:
         """Record a batch in one transaction, skipping runs already recorded (idempotent)."""
         ids = [keccak(encode_run(r)) for r in runs]
         fresh = [(i, r) for i, r in zip(ids, runs, strict=True) if not self.record_block(i)]
-        seen: set[bytes] = set()
-        unique = [(i, r) for i, r in fresh if not (i in seen or seen.add(i))]
+        first: dict[bytes, TrainingRun] = {}
+        for i, r in fresh:
+            first.setdefault(i, r)
+        unique = list(first.items())
         tx = self._result(self._transact("recordRuns", [run_tuple(r) for _, r in unique])) if unique else None
         fresh_ids = {i for i, _ in unique}
         results = [
@@ -327,7 +329,7 @@ class Registry:
         usual keys (topics, data, blockNumber, blockHash, transactionHash, logIndex)."""
         if not isinstance(self.w3.provider, JSONBaseProvider):  # eth-tester: needs web3's formatting
             return list(
-                self.w3.eth.get_logs({"address": self.address, "fromBlock": lo, "toBlock": hi, "topics": topics})  # type: ignore[typeddict-item]
+                self.w3.eth.get_logs({"address": self.address, "fromBlock": lo, "toBlock": hi, "topics": topics})
             )
         params = {"address": self.address, "fromBlock": hex(lo), "toBlock": hex(hi), "topics": topics}
         response = self.w3.provider.make_request(RPCEndpoint("eth_getLogs"), [params])

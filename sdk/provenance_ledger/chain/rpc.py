@@ -47,7 +47,7 @@ def connect(rpc_url: str = EMBEDDED, *, timeout: float = 30.0) -> Web3:
         raise ValidationError("rpc_url", f"must be an http(s) URL or {EMBEDDED!r}, got {rpc_url!r}")
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
     try:
-        w3.eth.chain_id
+        _ = w3.eth.chain_id  # the first request: does anything answer?
     except Exception as exc:  # requests/aiohttp raise many types; all mean "no chain here"
         raise ChainError(f"no chain answers at {rpc_url} ({type(exc).__name__})") from None
     return w3
@@ -80,14 +80,16 @@ def load_account(
             key = Account.decrypt(encrypted, password or "")
         except ValueError as exc:
             raise ValidationError("keystore", f"cannot decrypt {keystore}: {exc}") from None
-        return Account.from_key(key)
+        account: LocalAccount = Account.from_key(key)  # eth_account's combomethods are untyped
+        return account
     key_text = private_key or os.environ.get(KEY_ENV)
     if not key_text:
         raise ValidationError("key", f"no signing key: pass --keystore or set ${KEY_ENV}")
     try:
-        return Account.from_key(key_text)
+        account = Account.from_key(key_text)
     except (ValueError, TypeError) as exc:
         raise ValidationError("key", f"not a valid private key ({exc})") from None
+    return account
 
 
 def quantity(value: object) -> int:

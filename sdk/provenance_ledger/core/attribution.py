@@ -191,7 +191,7 @@ def _recipient_key(recipient: str) -> tuple[int, str]:
 
 
 def _contributors(pairs: Sequence[tuple[str, int]], label: str) -> tuple[tuple[str, int], ...]:
-    from eth_utils import to_checksum_address  # pure; imported here to keep the CLI's start-up light
+    from eth_utils.address import to_checksum_address  # pure; imported here to keep the CLI's start-up light
 
     merged: dict[str, int] = {}
     for i, (address, shares) in enumerate(pairs):

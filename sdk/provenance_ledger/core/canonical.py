@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
-from eth_abi import encode as abi_encode
+from eth_abi.abi import encode as abi_encode
 
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields

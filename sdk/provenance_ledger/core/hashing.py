@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 try:
-    from eth_hash.backends import pysha3 as _backend
+    from eth_hash.backends.pysha3 import backend as _backend
     from eth_hash.main import Keccak256
 
     _keccak: Callable[[bytes], bytes] = Keccak256(_backend)
 except ImportError:  # pragma: no cover - the lock file pins safe-pysha3
-    from eth_utils import keccak as _eth_utils_keccak
+    from eth_utils.crypto import keccak as _eth_utils_keccak
 
     _keccak = _eth_utils_keccak
 

@@ -44,6 +44,7 @@ What is fingerprinted (I/O rules):
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -224,7 +225,7 @@ class Manifest:
             if not isinstance(f, FileEntry):
                 raise ValidationError(f"files[{i}]", "must be a FileEntry")
         files = tuple(sorted(files, key=lambda f: path_key(f.path)))
-        for a, b in zip(files, files[1:]):
+        for a, b in itertools.pairwise(files):
             if a.path == b.path:
                 raise ValidationError("files", f"duplicate path {a.path!r}")
         object.__setattr__(self, "files", files)

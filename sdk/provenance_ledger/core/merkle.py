@@ -16,7 +16,7 @@ hash. Leaves are not deduplicated: the same id twice is two leaves, as on chain.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.errors import ValidationError
@@ -29,7 +29,7 @@ def _check32(value: object, field: str) -> bytes:
     return bytes(value)
 
 
-def _check_leaves(leaves: Sequence[bytes], field: str) -> list[bytes]:
+def _check_leaves(leaves: Iterable[object], field: str) -> list[bytes]:
     if isinstance(leaves, bytes | bytearray | str):
         raise ValidationError(field, "must be a sequence of 32-byte values, not a single value")
     out = [_check32(x, f"{field}[{i}]") for i, x in enumerate(leaves)]

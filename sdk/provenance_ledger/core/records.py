@@ -12,7 +12,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import rfc8785
 
@@ -24,6 +24,8 @@ WEIGHT_TOTAL = 1_000_000
 MAX_UINT32 = 2**32 - 1
 MAX_UINT64 = 2**64 - 1
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 Json = Any
 """A JSON value: None, bool, int, float (finite), str, list of Json, dict of str -> Json."""
@@ -316,6 +318,23 @@ def _list(value: object, field_name: str) -> Sequence[Any]:
     return value
 
 
+def _at(prefix: str, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+    """``fn(*args, **kwargs)``, with the field of a ValidationError it raises put under ``prefix``."""
+    try:
+        return fn(*args, **kwargs)
+    except ValidationError as exc:
+        raise ValidationError(f"{prefix}.{exc.field}" if exc.field else prefix, exc.problem) from None
+
+
+def _datanet_use(u: Mapping[str, Any], part: Mapping[str, Any], datanet_id: bytes) -> DatanetUse:
+    return DatanetUse(
+        datanet_id=datanet_id,
+        version=u["version"],
+        weight_ppm=u["weight_ppm"],
+        partition=_at("partition", lambda: Partition(**part)),
+    )
+
+
 def run_from_dict(
     data: object, *, name_hasher: Callable[[str], bytes], resolve_parent: ParentResolver | None = None
 ) -> TrainingRun:
@@ -330,12 +349,6 @@ def run_from_dict(
         if key not in d:
             raise ValidationError(key, "is required")
 
-    def at(prefix: str, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except ValidationError as exc:
-            raise ValidationError(f"{prefix}.{exc.field}" if exc.field else prefix, exc.problem) from None
-
     uses = []
     for i, raw in enumerate(_list(d["datanets"], "datanets")):
         u = _mapping(raw, f"datanets[{i}]", _USE_KEYS)
@@ -344,17 +357,7 @@ def run_from_dict(
                 raise ValidationError(f"datanets[{i}].{key}", "is required")
         part = _mapping(u.get("partition", {}), f"datanets[{i}].partition", _PARTITION_KEYS)
         datanet_id = name_or_id(u["datanet"], f"datanets[{i}].datanet", name_hasher)
-        uses.append(
-            at(
-                f"datanets[{i}]",
-                lambda u=u, part=part, datanet_id=datanet_id: DatanetUse(
-                    datanet_id=datanet_id,
-                    version=u["version"],
-                    weight_ppm=u["weight_ppm"],
-                    partition=at("partition", lambda: Partition(**part)),
-                ),
-            )
-        )
+        uses.append(_at(f"datanets[{i}]", _datanet_use, u, part, datanet_id))
 
     parents = []
     for i, p in enumerate(_list(d.get("parents", []), "parents")):
@@ -371,12 +374,12 @@ def run_from_dict(
         s = _mapping(raw, f"preprocessing[{i}]", {"op", "params"})
         if "op" not in s:
             raise ValidationError(f"preprocessing[{i}].op", "is required")
-        steps.append(at(f"preprocessing[{i}]", lambda s=s: PreprocessingStep(op=s["op"], params=s.get("params", {}))))
+        steps.append(_at(f"preprocessing[{i}]", PreprocessingStep, op=s["op"], params=s.get("params", {})))
 
     code = None
     if d.get("code") is not None:
         c = _mapping(d["code"], "code", {"repo", "commit"})
-        code = at("code", lambda: CodeRef(repo=c.get("repo", ""), commit=c.get("commit", "")))
+        code = _at("code", CodeRef, repo=c.get("repo", ""), commit=c.get("commit", ""))
 
     return TrainingRun(
         model_id=name_or_id(d["model"], "model", name_hasher),

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eth_utils import to_checksum_address
+from eth_utils.address import to_checksum_address
 
 from provenance_ledger.chain.abi import registry_abi
 from provenance_ledger.core.canonical import entity_id, model_version_key
@@ -801,7 +801,7 @@ def _run_recorded(data: bytes) -> tuple[bytes, bytes]:
         if len(data) == 96 + -(-n // 32) * 32:
             return data[12:32], data[96 : 96 + n]
     a = registry_abi().events["RunRecorded"]
-    from eth_abi import decode as abi_decode
+    from eth_abi.abi import decode as abi_decode
 
     recorder, record = abi_decode(list(a.data), data)
     return _addr(recorder), bytes(record)

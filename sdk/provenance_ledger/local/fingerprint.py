@@ -97,7 +97,7 @@ def collect(
     missing, unreadable or unsupported inputs, and when there are no files at all.
     """
     single = isinstance(path_or_paths, str | os.PathLike)
-    inputs = [path_or_paths] if single else list(path_or_paths)  # type: ignore[list-item]
+    inputs: list[PathLike] = [path_or_paths] if isinstance(path_or_paths, str | os.PathLike) else list(path_or_paths)
     if not inputs:
         raise ValidationError("paths", "no paths given")
     locations = [os.path.abspath(os.fspath(p)) for p in inputs]
@@ -109,7 +109,7 @@ def collect(
     else:
         root = os.path.commonpath([os.path.dirname(loc) for loc in locations])
     items: list[_Item] = []
-    for loc, st in zip(locations, stats):
+    for loc, st in zip(locations, stats, strict=True):
         rel = os.path.relpath(loc, root)
         if rel == os.pardir or rel.startswith(os.pardir + os.sep) or os.path.isabs(rel):
             raise _bad(loc, f"is not inside the base folder {root}")
@@ -174,7 +174,7 @@ def _hash_file(path: str, location: str, expected_size: int, counter: _Counter |
             if buf is None:
                 buf = _buffers.buf = memoryview(bytearray(CHUNK_SIZE))
             with open(location, "rb", buffering=0) as f:
-                while n := f.readinto(buf):  # type: ignore[attr-defined]
+                while n := f.readinto(buf):
                     h.update(buf[:n])
                     size += n
                     if counter is not None:

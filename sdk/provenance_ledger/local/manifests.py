@@ -99,8 +99,8 @@ def published_manifest(
     for file, m in given:
         if m.root == info.content_root and (info.manifest_hash == ZERO or m.manifest_hash == info.manifest_hash):
             return m, file
-    m = stored_manifest(info)
-    return (m, str(manifest_store() / f"{info.manifest_hash.hex()}.json")) if m is not None else (None, None)
+    stored = stored_manifest(info)
+    return (stored, str(manifest_store() / f"{info.manifest_hash.hex()}.json")) if stored is not None else (None, None)
 
 
 def check_given(file: str, manifest: Manifest, info: DatanetVersionInfo) -> None:
