@@ -148,7 +148,10 @@ def measure(root: Path, files: list[Path], *, repeat: int, workers: int) -> list
     for _ in range(repeat):  # interleaved, so background load hits every tool alike
         for i, (_, fn) in enumerate(tools):
             best[i] = min(best[i], timed(fn))
-    rows = [{"tool": name, "files": len(files), "bytes": nbytes, "seconds": t} for (name, _), t in zip(tools, best)]
+    rows = [
+        {"tool": name, "files": len(files), "bytes": nbytes, "seconds": t}
+        for (name, _), t in zip(tools, best, strict=True)
+    ]
     base = rows[0]["seconds"]
     for r in rows:
         r["mbps"] = nbytes / 1e6 / float(r["seconds"])  # type: ignore[arg-type]
@@ -157,15 +160,18 @@ def measure(root: Path, files: list[Path], *, repeat: int, workers: int) -> list
     return rows
 
 
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo, else what the platform module says."""
+    if os.path.exists("/proc/cpuinfo"):
+        with open("/proc/cpuinfo") as fh:
+            for ln in fh:
+                if ln.startswith("model name"):
+                    return ln.split(":", 1)[1].strip()
+    return platform.processor()
+
+
 def table(rows: list[dict[str, object]], subset: list[dict[str, object]], *, repeat: int, load: str) -> str:
-    cpu = (
-        next(
-            (ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")),
-            platform.processor(),
-        )
-        if os.path.exists("/proc/cpuinfo")
-        else platform.processor()
-    )
+    cpu = _cpu_model()
     ver = subprocess.run(["sha256sum", "--version"], capture_output=True, text=True).stdout.splitlines()[0]
     lines = [
         f"Machine: {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {ver}. "

@@ -156,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             if len(txs) % WINDOW == 0:
                 mine()
         names = [datanet_name(i) for i in range(DATANETS)] + ["popular"]
-        for name in names:
-            txs.append(signer.send(reg.address, fns["registerDatanet"].encode(name), 120_000))
+        txs.extend(signer.send(reg.address, fns["registerDatanet"].encode(name), 120_000) for name in names)
         mine()
         for name in names:
             for v in (1, 2):
