@@ -6,7 +6,7 @@ pragma solidity ^0.8.28;
 ///         (versioned, content-addressed datasets with license terms and contributors), checks and
 ///         stores the hash of every training-run record, and emits indexed events from which the
 ///         full lineage of any model version can be rebuilt with `eth_getLogs` alone.
-/// @dev Ids and encodings (all reproducible off-chain, see `sdk/provenance_ledger/canonical.py`):
+/// @dev Ids and encodings (all reproducible off-chain, see `sdk/provenance_ledger/core/canonical.py`):
 ///      - modelId   = keccak256(bytes(name)); datanetId = keccak256(bytes(name)). First come, first owned.
 ///      - modelVersionKey = keccak256(abi.encode(modelId, modelVersion)).
 ///      - recordId  = keccak256(abi.encode(run)) for a `TrainingRun run`; the emitted `record` bytes are
@@ -99,11 +99,7 @@ interface IProvenanceRegistry {
 
     /// @notice Run `recordId` trained on `datanetId` version `version` with weight `weightPpm`.
     event DatanetUsed(
-        bytes32 indexed datanetId,
-        bytes32 indexed modelId,
-        bytes32 indexed recordId,
-        uint64 version,
-        uint32 weightPpm
+        bytes32 indexed datanetId, bytes32 indexed modelId, bytes32 indexed recordId, uint64 version, uint32 weightPpm
     );
 
     /// @notice Run `recordId` (of model `modelId`) fine-tuned the model produced by `parentRecordId`.
@@ -159,6 +155,7 @@ interface IProvenanceRegistry {
     // ------------------------------------------------------------ functions
 
     /// @notice Semantic version of this registry's ABI.
+    /// @return The version string, e.g. "1.0.0".
     function version() external view returns (string memory);
 
     /// @notice Claim a model name; the caller becomes its owner.
@@ -167,16 +164,22 @@ interface IProvenanceRegistry {
     function registerModel(string calldata name) external returns (bytes32 modelId);
 
     /// @notice Let `trainer` record runs for `modelId`. Only the model's owner.
+    /// @param modelId The model's id.
+    /// @param trainer The account to authorise.
     function authorizeTrainer(bytes32 modelId, address trainer) external;
 
     /// @notice Stop `trainer` from recording new runs for `modelId`. Only the model's owner.
+    /// @param modelId The model's id.
+    /// @param trainer The authorised account to revoke.
     function revokeTrainer(bytes32 modelId, address trainer) external;
 
     /// @notice Claim a DataNet name; the caller becomes its owner.
+    /// @param name The DataNet's name; its keccak256 is the DataNet id.
     /// @return datanetId keccak256(bytes(name)).
     function registerDatanet(string calldata name) external returns (bytes32 datanetId);
 
     /// @notice Publish the next immutable version of a DataNet. Only the DataNet's owner.
+    /// @param datanetId The DataNet's id.
     /// @param contentRoot Merkle root over the version's files (non-zero).
     /// @param manifestHash Hash of the version's canonical manifest.
     /// @param terms RFC 8785 JSON of the version's license terms.
@@ -191,44 +194,72 @@ interface IProvenanceRegistry {
     ) external returns (uint64 version);
 
     /// @notice Record one training run: checks it, stores its id, emits RunRecorded and DatanetUsed.
+    /// @param run The run, in canonical ABI encoding (NonCanonicalEncoding otherwise).
     /// @return recordId keccak256(abi.encode(run)).
     function recordRun(TrainingRun calldata run) external returns (bytes32 recordId);
 
     /// @notice Record several runs in one transaction (all or nothing). A run may name an earlier run
     ///         of the same batch as its parent.
+    /// @param runs The runs, in order; at least one.
+    /// @return recordIds The id of each run, in the same order.
     function recordRuns(TrainingRun[] calldata runs) external returns (bytes32[] memory recordIds);
 
     /// @notice Record many runs under one stored Merkle root instead of one slot each. The runs are
     ///         checked like `recordRuns`, except that a parent may be any recorded run, or an earlier
     ///         run of the same batch; duplicates within the batch are rejected. A run anchored here
     ///         is not marked in `recordBlock` (use `verifyAnchored`).
+    /// @param runs The runs, in order (the order of the Merkle leaves); at least one.
     /// @return root The Merkle root of the batch's record ids.
     function anchorRuns(TrainingRun[] calldata runs) external returns (bytes32 root);
 
     /// @notice Owner of `modelId` (zero if unregistered).
+    /// @param modelId The model's id.
+    /// @return The owner's address.
     function modelOwner(bytes32 modelId) external view returns (address);
 
     /// @notice Whether `account` may record runs for `modelId` (owner or authorised trainer).
+    /// @param modelId The model's id.
+    /// @param account The account to check.
+    /// @return True if `account` is the model's owner or an authorised trainer.
     function canRecord(bytes32 modelId, address account) external view returns (bool);
 
     /// @notice Owner and number of published versions of a DataNet.
+    /// @param datanetId The DataNet's id.
+    /// @return owner The DataNet's owner (zero if unregistered).
+    /// @return versionCount The number of published versions (the latest version number).
     function datanet(bytes32 datanetId) external view returns (address owner, uint64 versionCount);
 
     /// @notice A published DataNet version (reverts UnknownDatanetVersion if absent).
+    /// @param datanetId The DataNet's id.
+    /// @param version The 1-based version number.
+    /// @return The stored hashes and publication block of that version.
     function datanetVersion(bytes32 datanetId, uint64 version) external view returns (DatanetVersion memory);
 
     /// @notice Block in which `recordId` was recorded individually, or 0 if it was not.
+    /// @param recordId The record's id.
+    /// @return The block number, or 0.
     function recordBlock(bytes32 recordId) external view returns (uint256);
 
     /// @notice Block in which Merkle root `root` was anchored, or 0 if it was not.
+    /// @param root The batch's Merkle root.
+    /// @return The block number, or 0.
     function anchorBlock(bytes32 root) external view returns (uint256);
 
     /// @notice Whether `recordId` is included under the anchored root `root` by `proof`.
+    /// @param root An anchored Merkle root (false if it was never anchored).
+    /// @param recordId The record's id.
+    /// @param proof Sibling hashes from the leaf up to the root.
+    /// @return True if the proof is valid and `root` is anchored.
     function verifyAnchored(bytes32 root, bytes32 recordId, bytes32[] calldata proof) external view returns (bool);
 
     /// @notice The id the registry derives for `run`: keccak256(abi.encode(run)).
+    /// @param run The run.
+    /// @return The record id.
     function computeRecordId(TrainingRun calldata run) external pure returns (bytes32);
 
     /// @notice keccak256(abi.encode(modelId, modelVersion)).
+    /// @param modelId The model's id.
+    /// @param modelVersion The model version string.
+    /// @return The model version key (the `modelVersionKey` topic of RunRecorded).
     function computeModelVersionKey(bytes32 modelId, string calldata modelVersion) external pure returns (bytes32);
 }

@@ -155,6 +155,8 @@ contract ProvenanceRegistry is IProvenanceRegistry {
     }
 
     /// @inheritdoc IProvenanceRegistry
+    /// @param datanetId The DataNet's id.
+    /// @param v The 1-based version number (`version` in the interface; renamed so as not to shadow `version()`).
     function datanetVersion(bytes32 datanetId, uint64 v) external view returns (DatanetVersion memory) {
         if (v == 0 || v > _datanets[datanetId].versionCount) revert UnknownDatanetVersion(datanetId, v);
         return _versions[datanetId][v];
@@ -287,7 +289,10 @@ contract ProvenanceRegistry is IProvenanceRegistry {
             if gt(nu, 0xffffff) { fail() }
             let offDetails := add(offUses, add(0x20, mul(nu, 0x60)))
             if iszero(eq(calldataload(add(p, 0xa0)), offDetails)) { fail() }
-            for { let u := add(p, add(offUses, 0x20)) let end := add(u, mul(nu, 0x60)) } lt(u, end) { u := add(u, 0x60) } {
+            for {
+                let u := add(p, add(offUses, 0x20))
+                let end := add(u, mul(nu, 0x60))
+            } lt(u, end) { u := add(u, 0x60) } {
                 if or(shr(64, calldataload(add(u, 0x20))), shr(32, calldataload(add(u, 0x40)))) { fail() }
             }
             let dlen := calldataload(add(p, offDetails))

@@ -125,16 +125,51 @@ def table(rows: list[dict[str, object]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# What one `DatanetUsed` event costs, from an opcode trace (`debug_traceTransaction`) of a batch.
+DATANET_USED_GAS = 2_387
+
+
+def note(rows: list[dict[str, object]]) -> str:
+    """The commentary under the table. Ratios and gaps come from ``rows``; the breakdown of the gas above
+    the floor comes from an opcode trace and is restated here."""
+    by_mode = {(r["mode"], r["batch"]): r for r in rows[:-1]}
+    single, batch = by_mode["single", 1], by_mode["batch", 100]
+    anchored = [float(r["ratio"]) for r in rows[:-1] if r["mode"] == "anchored"]  # type: ignore[arg-type]
+
+    def against(r: dict[str, object], target: float) -> str:
+        ratio, gas, floor = float(r["ratio"]), float(r["gas"]), float(r["floor"])  # type: ignore[arg-type]
+        if ratio <= target:
+            return "met"
+        above = round((gas - target * floor) / 100) * 100
+        return f"missed by ~{ratio - target:.2f}x, about {above:,} gas per record above {target}x"
+
+    without_events = (float(batch["gas"]) - 2 * DATANET_USED_GAS) / float(batch["floor"])  # type: ignore[arg-type]
+    return f"""Against the targets: a single record is at {single["ratio"]:.2f}x its floor (target <= 1.3x: {against(single, 1.3)});
+a batch of 100 is at ~{batch["ratio"]:.2f}x (target <= 1.2x: {against(batch, 1.2)}).
+Where the gas above the floor goes, per record of a batch (from an opcode trace, `debug_traceTransaction`):
+- two `DatanetUsed` events, {DATANET_USED_GAS:,} gas each ({2 * DATANET_USED_GAS:,}): they make "which models used DataNet D" a single
+  log filter, an index the floor does not count. Without them a batch of 100 would be at ~{without_events:.2f}x; we
+  keep them, because the reverse query from nothing but an RPC URL is a product requirement;
+- the `RunRecorded` envelope (recorder, offset and length words): 768;
+- checks (authorisation, DataNet versions, weights, duplicate, canonical encoding), loops, hashing of
+  the record and its version key: ~5,000 of plain opcodes.
+The record's bytes are not re-encoded: the contract checks that the calldata is the canonical ABI
+encoding (`NonCanonicalEncoding` otherwise) and copies it once, so one run has exactly one id.
+Anchored mode stores one slot per batch instead of one per record, so its floor is much lower and the
+same per-record work weighs more ({min(anchored):.1f}-{max(anchored):.1f}x), while its absolute cost per record is the lowest.
+"""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
-    body = table(measure())
+    rows = measure()
+    body = table(rows)
     print(body)
     if args.write:
-        write_section(
-            ROOT / "BENCHMARKS.md", SECTION, "Measured by `python scripts/bench_gas.py`.\n\n" + body + "\n" + NOTE
-        )
+        text = "Measured by `python scripts/bench_gas.py`.\n\n" + body + "\n" + note(rows)
+        write_section(ROOT / "BENCHMARKS.md", SECTION, text)
     return 0
 
 

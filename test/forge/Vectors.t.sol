@@ -15,7 +15,7 @@ contract VectorsTest is Test {
         registry = new ProvenanceRegistry();
     }
 
-    function _key(uint256 i, string memory field) internal view returns (string memory) {
+    function _key(uint256 i, string memory field) internal pure returns (string memory) {
         return string.concat("$[", vm.toString(i), "].", field);
     }
 
