@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
-from eth_abi.abi import encode as abi_encode
 
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
@@ -103,6 +102,8 @@ def run_tuple(run: TrainingRun) -> tuple[Any, ...]:
 
 def encode_run(run: TrainingRun) -> bytes:
     """Canonical record bytes: ``abi.encode(run)`` exactly as Solidity computes it."""
+    from eth_abi.abi import encode as abi_encode  # pure; imported on first use (~0.1 s) so reads start fast
+
     return abi_encode([TRAINING_RUN_TYPE], [run_tuple(run)])
 
 
@@ -218,4 +219,6 @@ def decode_run(record: bytes) -> TrainingRun:
 
 def contributors_hash(contributors: list[tuple[str, int]]) -> bytes:
     """keccak256(abi.encode(Contributor[])) as stored for a DataNet version."""
+    from eth_abi.abi import encode as abi_encode
+
     return keccak(abi_encode([f"{CONTRIBUTOR_TYPE}[]"], [contributors]))

@@ -1,8 +1,9 @@
 """keccak256, through the fastest installed backend.
 
 ``eth_utils.keccak`` goes through eth-hash's automatic backend choice (pycryptodome here: ~8.6 us per
-64-byte call); the pinned ``safe-pysha3`` backend takes ~1.2 us. Record ids, Merkle trees and file
-trees hash millions of times, so the SDK's pure modules use this one function.
+64-byte call); the pinned ``safe-pysha3`` C extension takes ~1 us, and imports in ~1 ms where eth-hash
+takes ~60 ms (it reads package metadata), which the CLI's start-up cannot afford. Record ids, Merkle
+trees and file trees hash millions of times, so the SDK's pure modules use this one function.
 """
 
 from __future__ import annotations
@@ -10,14 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable
 
 try:
-    from eth_hash.backends.pysha3 import backend as _backend
-    from eth_hash.main import Keccak256
+    from sha3 import keccak_256 as _keccak_256  # safe-pysha3, pinned in the lock file
 
-    _keccak: Callable[[bytes], bytes] = Keccak256(_backend)
+    def _keccak(data: bytes) -> bytes:
+        digest: bytes = _keccak_256(data).digest()
+        return digest
+
 except ImportError:  # pragma: no cover - the lock file pins safe-pysha3
     from eth_utils.crypto import keccak as _eth_utils_keccak
 
-    _keccak = _eth_utils_keccak
+    _keccak: Callable[[bytes], bytes] = _eth_utils_keccak  # type: ignore[no-redef]
 
 
 def keccak(data: bytes | bytearray | memoryview) -> bytes:

@@ -42,9 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from eth_utils.address import to_checksum_address
-
-from provenance_ledger.chain.abi import registry_abi
+from provenance_ledger.core.address import checksum_address
 from provenance_ledger.core.canonical import entity_id, model_version_key
 from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
 from provenance_ledger.core.hexutil import hexstr
@@ -54,6 +52,7 @@ from provenance_ledger.core.verify import check_record, check_record_fields, pro
 from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
 
 if TYPE_CHECKING:
+    from provenance_ledger.chain.abi import Event
     from provenance_ledger.chain.client import Registry
 
 SCHEMA_VERSION = 1
@@ -219,16 +218,23 @@ class Index:
                 "index",
                 f"{self.path} has schema {schema}, this version reads {SCHEMA_VERSION}: delete it and sync again",
             )
-        abi = registry_abi()
-        # DataNet uses and parent edges are read from the record bytes themselves (the contract derives
-        # its DatanetUsed/ParentUsed events from the same record): fetching those logs too would
-        # double what a sync downloads and decodes.
-        self._events = {e.topic0: e for e in abi.events.values() if e.name not in ("DatanetUsed", "ParentUsed")}
         self._cache: dict[bytes, RecordedRun] = {}
         self._trees: dict[bytes, list[list[bytes]]] = {}
 
     def close(self) -> None:
         self._db.close()
+
+    @functools.cached_property
+    def _events(self) -> dict[bytes, Event]:
+        """The registry events a sync reads, by topic0 (loaded on first sync: reads need no ABI).
+
+        DataNet uses and parent edges are read from the record bytes themselves (the contract derives
+        its DatanetUsed/ParentUsed events from the same record): fetching those logs too would
+        double what a sync downloads and decodes."""
+        from provenance_ledger.chain.abi import registry_abi
+
+        abi = registry_abi()
+        return {e.topic0: e for e in abi.events.values() if e.name not in ("DatanetUsed", "ParentUsed")}
 
     def __enter__(self) -> Index:
         return self
@@ -310,6 +316,28 @@ class Index:
             confirmations=self.confirmations,
             counts=counts,
         )
+
+    def is_fresh_at(
+        self,
+        *,
+        chain_id: int,
+        address: str,
+        head: int,
+        block_hash: Callable[[int], bytes | None],
+        confirmations: int | None = None,
+    ) -> bool:
+        """True when this index is of registry ``address`` on chain ``chain_id``, is synced up to
+        ``head`` minus ``confirmations`` (default: those of its last sync), and its last synced block
+        is still on the chain (``block_hash(last)`` equals the stored hash: a reset or reorganised
+        chain makes it stale). Needs no web3: the CLI asks the node over plain JSON-RPC."""
+        last = self.last_block
+        if last is None or self.chain_id != chain_id or (self.address or "").lower() != address.lower():
+            return False
+        conf = self.confirmations if confirmations is None else confirmations
+        if last < head - conf:
+            return False
+        row = self._db.execute("SELECT hash FROM blocks WHERE number = ?", (last,)).fetchone()
+        return row is not None and block_hash(last) == bytes(row[0])
 
     def is_fresh(self, registry: Registry, *, confirmations: int | None = None) -> bool:
         """True when this index is of ``registry``, is synced up to the chain head minus
@@ -436,6 +464,8 @@ class Index:
 
     def _ingest(self, registry: Registry, raw: list[Any], hi: int) -> int:
         """Decode one page of raw logs and write it in one transaction; returns new records."""
+        from provenance_ledger.chain.abi import registry_abi
+
         ev = registry_abi().events
         t_run, t_anchor = ev["RunRecorded"].topic0, ev["RunsAnchored"].topic0
         runs: list[list[Any]] = []
@@ -490,7 +520,7 @@ class Index:
                 elif e.name == "DatanetRegistered":
                     datanets.append((bytes(a["datanetId"]), a["name"], _addr(a["owner"]), block))
                 elif e.name == "DatanetVersionPublished":
-                    contributors = json.dumps([[to_checksum_address(c[0]), int(c[1])] for c in a["contributors"]])
+                    contributors = json.dumps([[checksum_address(c[0]), int(c[1])] for c in a["contributors"]])
                     versions.append(
                         (
                             bytes(a["datanetId"]),
@@ -640,7 +670,7 @@ class Index:
         row = self._db.execute("SELECT name, owner, block FROM models WHERE model_id = ?", (mid,)).fetchone()
         if row is None:
             raise NotFoundError(f"model {model if isinstance(model, str) else hexstr(mid)} is not registered")
-        return ModelInfo(model_id=mid, name=row[0], owner=to_checksum_address(bytes(row[1])), block_number=int(row[2]))
+        return ModelInfo(model_id=mid, name=row[0], owner=checksum_address(bytes(row[1])), block_number=int(row[2]))
 
     def model_name(self, model_id: bytes) -> str:
         row = self._db.execute("SELECT name FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
@@ -783,7 +813,7 @@ def _block_hash(registry: Registry, number: int) -> bytes | None:
 @functools.lru_cache(maxsize=65_536)
 def _checksum(address: bytes) -> str:
     """EIP-55 form of a 20-byte address (a keccak per call: recorders repeat, so it is cached)."""
-    return to_checksum_address(address)
+    return checksum_address(address)
 
 
 def _addr(value: str) -> bytes:
@@ -800,8 +830,11 @@ def _run_recorded(data: bytes) -> tuple[bytes, bytes]:
         n = int.from_bytes(data[64:96], "big")
         if len(data) == 96 + -(-n // 32) * 32:
             return data[12:32], data[96 : 96 + n]
-    a = registry_abi().events["RunRecorded"]
     from eth_abi.abi import decode as abi_decode
+
+    from provenance_ledger.chain.abi import registry_abi
+
+    a = registry_abi().events["RunRecorded"]
 
     recorder, record = abi_decode(list(a.data), data)
     return _addr(recorder), bytes(record)
