@@ -1,16 +1,26 @@
-"""Human-readable renderings (rich tables and trees, Graphviz DOT) of lineage and usage."""
+"""Human-readable renderings (rich tables and trees) of lineage and usage; the Graphviz DOT is in
+:mod:`provenance_ledger.report.dot` (:func:`lineage_dot` here forwards to it).
+
+Every string that comes from the chain (model and DataNet names, versions, licence ids, partition
+selectors, preprocessing ops and parameters, code references) reaches rich as a ``Text`` made by
+:func:`provenance_ledger.report.safe.text`: never parsed as markup, and with controls, escapes and
+bidi overrides shown as ``\\x1b``, ``\\n``, ``\\u202e`` instead of acting on the terminal. Lines that
+start at the left margin (tree roots, table titles) are never wrapped, so a name cannot push a line
+of its own choosing (``verdict: allowed``) to the start of a line.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from provenance_ledger.core.lineage import Lineage, RunNode, Usage
 from provenance_ledger.core.records import Partition, PreprocessingStep
+from provenance_ledger.report import safe
 
 
 def hx(b: bytes, short: bool = False) -> str:
@@ -40,70 +50,90 @@ def step_text(s: PreprocessingStep) -> str:
     return f"{s.op}({params})"
 
 
-def license_text(terms: dict | None) -> str:
-    if not terms:
+def license_text(terms: object) -> str:
+    if not terms or not isinstance(terms, Mapping):
         return "unknown"
     return str(terms.get("spdx") or "custom")
 
 
+def _title(*parts: str | Text) -> Text:
+    """A title or tree root: one line, cut with an ellipsis rather than wrapped."""
+    t = Text.assemble(*parts)
+    t.no_wrap, t.overflow = True, "ellipsis"
+    return t
+
+
 def lineage_table(lin: Lineage) -> Table:
     """One row per DataNet version per run, parents below the target, with every parameter."""
-    t = Table(title=f"What {lin.model_name}@{lin.model_version} was trained on", show_lines=True, expand=False)
+    t = Table(
+        title=_title("What ", safe.text(f"{lin.model_name}@{lin.model_version}"), " was trained on"),
+        show_lines=True,
+        expand=False,
+    )
     for col in ("model version / record", "DataNet version", "weight", "partition", "preprocessing", "license"):
         t.add_column(col, overflow="fold")
     for depth, node in lin.walk():
         run = node.recorded.run
-        who = (
-            f"{'  ' * depth}{'↳ parent ' if depth else ''}[bold]{node.label}[/bold]\n"
-            f"record {hx(node.record_id, True)}\nblock {node.recorded.block_number}"
-            + (f"\nanchored under {hx(node.recorded.anchor_root, True)}" if node.recorded.anchor_root else "")
+        who = Text.assemble(
+            "  " * depth + ("↳ parent " if depth else ""),
+            safe.text(node.label, "bold"),
+            f"\nrecord {hx(node.record_id, True)}\nblock {node.recorded.block_number}",
+            f"\nanchored under {hx(node.recorded.anchor_root, True)}" if node.recorded.anchor_root else "",
         )
-        steps = escape("\n".join(step_text(s) for s in run.preprocessing) or "none")
+        steps = Text("\n".join(safe.visible(step_text(s)) for s in run.preprocessing) or "none")
         for i, d in enumerate(node.datanets):
             t.add_row(
                 who if i == 0 else "",
-                f"{d.info.label}\nroot {hx(d.info.content_root, True)}",
-                pct(d.use.weight_ppm),
-                escape(partition_text(d.use.partition)),
+                Text.assemble(safe.text(d.info.label), f"\nroot {hx(d.info.content_root, True)}"),
+                Text(pct(d.use.weight_ppm)),
+                safe.text(partition_text(d.use.partition)),
                 steps if i == 0 else "",
-                license_text(d.info.terms),
+                safe.text(license_text(d.info.terms)),
             )
     return t
 
 
 def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     run = node.recorded.run
-    branch = tree.add(f"[bold]{node.label}[/bold]  record {hx(node.record_id)}  block {node.recorded.block_number}")
+    branch = tree.add(
+        Text.assemble(
+            safe.text(node.label, "bold"), f"  record {hx(node.record_id)}  block {node.recorded.block_number}"
+        )
+    )
     if node.record_id in seen:
-        branch.add("(shown above)")
+        branch.add(Text("(shown above)"))
         return
     seen.add(node.record_id)
-    branch.add(f"weights {hx(run.weights_digest)}")
+    branch.add(Text(f"weights {hx(run.weights_digest)}"))
     if run.code:
-        branch.add(f"code {run.code.repo} @ {run.code.commit}")
+        branch.add(Text.assemble("code ", safe.text(run.code.repo), " @ ", safe.text(run.code.commit)))
     if run.started_at is not None:
-        branch.add(f"ran {run.started_at} → {run.ended_at}")
-    pre = branch.add("preprocessing")
+        branch.add(safe.text(f"ran {run.started_at} → {run.ended_at}"))
+    pre = branch.add(Text("preprocessing"))
     for s in run.preprocessing:
-        pre.add(escape(step_text(s)))
+        pre.add(safe.text(step_text(s)))
     if not run.preprocessing:
-        pre.add("none")
+        pre.add(Text("none"))
     if run.hyperparameters:
-        branch.add(escape("hyperparameters " + json.dumps(run.hyperparameters, sort_keys=True)))
-    data = branch.add("DataNets")
+        branch.add(safe.text("hyperparameters " + json.dumps(run.hyperparameters, sort_keys=True)))
+    data = branch.add(Text("DataNets"))
     for d in node.datanets:
         data.add(
-            escape(
-                f"{d.info.label}  weight {pct(d.use.weight_ppm)}  partition ({partition_text(d.use.partition)})  "
-                f"license {license_text(d.info.terms)}  root {hx(d.info.content_root)}"
+            Text.assemble(
+                safe.text(d.info.label),
+                f"  weight {pct(d.use.weight_ppm)}  partition (",
+                safe.text(partition_text(d.use.partition)),
+                ")  license ",
+                safe.text(license_text(d.info.terms)),
+                f"  root {hx(d.info.content_root)}",
             )
         )
     for p in node.parents:
-        _node_tree(p, branch.add("fine-tuned from"), seen)
+        _node_tree(p, branch.add(Text("fine-tuned from")), seen)
 
 
 def lineage_tree(lin: Lineage) -> Tree:
-    tree = Tree(f"[bold]{lin.model_name}@{lin.model_version}[/bold]")
+    tree = Tree(_title(safe.text(f"{lin.model_name}@{lin.model_version}", "bold")))
     seen: set[bytes] = set()
     for r in lin.runs:
         _node_tree(r, tree, seen)
@@ -111,33 +141,25 @@ def lineage_tree(lin: Lineage) -> Tree:
 
 
 def lineage_dot(lin: Lineage) -> str:
-    """Graphviz DOT: runs as boxes, DataNet versions as cylinders, edges labelled with weights."""
-    lines = ["digraph lineage {", "  rankdir=BT;"]
-    for _, node in lin.walk():
-        rid = hx(node.record_id)
-        lines.append(f'  "{rid}" [shape=box,label="{node.label}\\n{hx(node.record_id, True)}"];')
-        for d in node.datanets:
-            dn = f"{d.info.label}"
-            lines.append(f'  "{dn}" [shape=cylinder];')
-            lines.append(f'  "{dn}" -> "{rid}" [label="{pct(d.use.weight_ppm)}"];')
-        for p in node.parents:
-            lines.append(f'  "{hx(p.record_id)}" -> "{rid}" [label="fine-tune"];')
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    """Graphviz DOT of ``lin``: :func:`provenance_ledger.report.dot.lineage_dot` (imported when used,
+    so the terminal renderings load without graphviz)."""
+    from provenance_ledger.report import dot
+
+    return dot.lineage_dot(lin)
 
 
 def usage_table(datanet: str, usages: Sequence[Usage]) -> Table:
-    t = Table(title=f"Models that used {datanet}", show_lines=False)
+    t = Table(title=_title("Models that used ", safe.text(datanet)), show_lines=False)
     for col in ("model version", "DataNet version", "weight in run", "how", "record", "block"):
         t.add_column(col, overflow="fold")
     for u in usages:
         how = "trained on it" if u.depth == 0 else f"via {u.depth} fine-tune{'s' if u.depth > 1 else ''}"
         t.add_row(
-            u.label,
-            f"v{u.datanet_version}",
-            pct(u.weight_ppm),
-            how,
-            hx(u.recorded.record_id, True),
-            str(u.recorded.block_number),
+            safe.text(u.label),
+            Text(f"v{u.datanet_version}"),
+            Text(pct(u.weight_ppm)),
+            Text(how),
+            Text(hx(u.recorded.record_id, True)),
+            Text(str(u.recorded.block_number)),
         )
     return t
