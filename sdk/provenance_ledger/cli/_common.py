@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError
+from provenance_ledger.report import safe
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
 
 class _LazyConsole:
     """The stdout rich Console, created on first use (rich.console costs ~60 ms to import, which
-    `provenance --help` must not pay)."""
+    `provenance --help` must not pay).
+
+    Emoji codes are off: a name such as ``a:warning:b`` read from the chain is printed as written."""
 
     _console: Console | None = None
 
@@ -34,7 +37,7 @@ class _LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            type(self)._console = Console(width=None if sys.stdout.isatty() else 160)
+            type(self)._console = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
         return getattr(self._console, name)
 
 
@@ -45,19 +48,29 @@ def stderr_console() -> Console:
     """A rich Console on stderr, for progress bars and notes (stdout stays clean for --json)."""
     from rich.console import Console
 
-    return Console(stderr=True)
+    return Console(stderr=True, emoji=False)
 
 
 def hexstr(b: bytes) -> str:
     return "0x" + b.hex()
 
 
+def json_text(data: Any) -> str:
+    """``data`` as the JSON that ``--json`` prints: ASCII only, so every control, escape and bidi
+    character in a string from the chain appears as a ``\\uXXXX`` escape, never as a raw byte."""
+    return json.dumps(
+        data,
+        indent=2,
+        sort_keys=True,
+        ensure_ascii=True,
+        default=lambda o: hexstr(o) if isinstance(o, bytes) else str(o),
+    )
+
+
 def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
     """Print ``data`` as JSON for scripts, or call ``human`` to render it for people."""
     if as_json:
-        click.echo(
-            json.dumps(data, indent=2, sort_keys=True, default=lambda o: hexstr(o) if isinstance(o, bytes) else str(o))
-        )
+        click.echo(json_text(data))
     else:
         human()
 
@@ -155,7 +168,12 @@ keystore_option = click.option(
 
 
 def tx_line(what: str, tx: Any) -> None:
-    console.print(f"{what}\n  tx {tx.tx_hash}  block {tx.block_number}  gas {tx.gas_used:,}")
+    """``what`` (plain text, never read as markup: pass names through :func:`safe.visible`) and the
+    transaction's hash, block and gas. Lines are not wrapped: a long name cannot push text of its own
+    to the start of a line."""
+    console.print(
+        f"{what}\n  tx {tx.tx_hash}  block {tx.block_number}  gas {tx.gas_used:,}", markup=False, soft_wrap=True
+    )
 
 
 def tx_json(tx: Any) -> dict[str, Any] | None:
@@ -170,7 +188,7 @@ def split_ref(ref: str, what: str) -> tuple[str, str]:
 
 
 def address(value: str) -> str:
-    from eth_utils import is_address, to_checksum_address
+    from eth_utils.address import is_address, to_checksum_address
 
     if not is_address(value):
         raise ValidationError("address", f"not an Ethereum address: {value!r}")
@@ -268,4 +286,5 @@ def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> An
 
 
 def _note(text: str) -> None:
-    Console(stderr=True).print(text, style="dim", highlight=False, markup=False)
+    """One line on stderr (controls in ``text``, e.g. from a path or an error message, shown as escapes)."""
+    stderr_console().print(safe.visible(text), style="dim", highlight=False, markup=False)

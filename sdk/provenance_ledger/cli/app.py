@@ -2,6 +2,8 @@
 
 Only :class:`~provenance_ledger.errors.ProvenanceError` is caught: it is printed as one line on
 stderr with exit code 1 (usage errors exit 2, from click). Anything else is a bug and shows a traceback.
+Error messages may quote names read from the chain or a file, so they pass through
+:func:`provenance_ledger.report.safe.visible` (no terminal escapes, no forged lines).
 
 Each command lives in a module of this package over :mod:`provenance_ledger.cli._common`; this module
 only assembles them. Nothing here imports web3 (commands import what they use when they run).
@@ -9,15 +11,23 @@ only assembles them. Nothing here imports web3 (commands import what they use wh
 
 from __future__ import annotations
 
+import io
 import sys
 
 import click
 
 from provenance_ledger.cli import audit, data, index, node, query, record, registry
 from provenance_ledger.errors import ProvenanceError
+from provenance_ledger.report import safe
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110},
+    epilog="Examples:\n\n\b\n"
+    "    provenance demo                                   # the whole story on an in-process chain\n"
+    "    provenance license-check acme-support@1.1 --use commercial --domain medical\n"
+    "    provenance lineage --help                         # every command's help ends with examples",
+)
 @click.version_option(package_name="provenance-ledger")
 def cli() -> None:
     """Provenance Ledger: record how every ML model was trained, and answer "what exactly did this
@@ -64,8 +74,11 @@ def main(args: list[str] | None = None) -> None:
         click.echo("aborted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
-        exc.show()
+        # Usage errors quote arguments (a path, a name): keep click's lines, but show controls as escapes.
+        shown = io.StringIO()
+        exc.show(file=shown)
+        click.echo("\n".join(safe.visible(line) for line in shown.getvalue().rstrip("\n").split("\n")), err=True)
         sys.exit(exc.exit_code)
     except ProvenanceError as exc:
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {safe.visible(exc)}", err=True)
         sys.exit(1)

@@ -12,6 +12,7 @@ import click
 
 from provenance_ledger.cli._common import chain_options, console, emit, split_ref
 from provenance_ledger.core.units import PARENT_SHARE_PPM, PPM, USES
+from provenance_ledger.report import safe
 
 _EPILOG = (
     "Examples:\n\n\b\n    provenance audit acme-support@1.1 --out audit/\n"
@@ -87,9 +88,12 @@ def _audit(
     json_path, html_path = write_report(report, out_dir)
 
     def human() -> None:
-        console.print(f"verdict for {use} use of {ref}: [bold]{report['license']['decision']}[/bold]")
-        click.echo(str(json_path))
-        click.echo(str(html_path))
+        decision = safe.markup(report["license"]["decision"])
+        console.print(
+            f"verdict for {use} use of {safe.markup(ref)}: [bold]{decision}[/bold]", highlight=False, soft_wrap=True
+        )
+        click.echo(safe.visible(json_path))
+        click.echo(safe.visible(html_path))
 
     emit({"json": str(json_path), "html": str(html_path), "decision": report["license"]["decision"]}, as_json, human)
 

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from provenance_ledger.cli._common import chain_options, console, emit, fingerprint_paths, split_ref
+from provenance_ledger.cli._common import chain_options, console, emit, fingerprint_paths, split_ref, stderr_console
 from provenance_ledger.errors import NotFoundError, ValidationError
 from provenance_ledger.local.manifests import check_given, published_manifest, read_manifest
+from provenance_ledger.report import safe
 
 if TYPE_CHECKING:
     from provenance_ledger.core.entries import DatanetVersionInfo
@@ -36,15 +37,12 @@ def _hex(b: bytes) -> str:
 
 
 def _note(text: str) -> None:
-    from rich.console import Console
-
-    Console(stderr=True).print(text, highlight=False, markup=False)
+    stderr_console().print(safe.visible(text), highlight=False, markup=False)
 
 
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+def _esc(text: object) -> str:
+    """A path, name or label (from the chain, a manifest or the command line) inside a markup string."""
+    return safe.markup(text)
 
 
 def _parse_datanet_ref(ref: str) -> tuple[str, int]:
@@ -64,7 +62,8 @@ def _datanet_version(reg: Any, name: str, version: int) -> DatanetVersionInfo:
             if count
             else f"DataNet {name} has no published version"
         )
-    return reg.datanet_version(name, version)
+    info: DatanetVersionInfo = reg.datanet_version(name, version)
+    return info
 
 
 # ----------------------------------------------------------------------------- diff rendering
@@ -313,7 +312,11 @@ def _verify_file(
                 highlight=False,
             )
         click.echo(
-            json.dumps({"content_root": data["content_root"], "file": data["file"], "proof": data["proof"]}, indent=2)
+            json.dumps(
+                {"content_root": data["content_root"], "file": data["file"], "proof": data["proof"]},
+                indent=2,
+                ensure_ascii=True,
+            )
         )
 
     emit(data, as_json, human)
@@ -394,7 +397,9 @@ def _verify_model_data(
 
     def human() -> None:
         t = Table(
-            title=f"{folder} against the DataNet versions {'in the lineage of' if transitive else 'used by'} {ref}"
+            title=safe.text(
+                f"{folder} against the DataNet versions {'in the lineage of' if transitive else 'used by'} {ref}"
+            )
         )
         for col in ("DataNet version", "used by", "partition", "whole version", "partition subset"):
             t.add_column(col, overflow="fold")
@@ -409,9 +414,9 @@ def _verify_model_data(
             if r["partition_files"] is not None:
                 sub += f" ({r['partition_files']:,} files)"
             t.add_row(
-                _esc(f"{r['datanet']}@{r['version']}"),
-                _esc(r["run"]),
-                _esc(ptxt),
+                safe.text(f"{r['datanet']}@{r['version']}"),
+                safe.text(r["run"]),
+                safe.text(ptxt),
                 yes_no(r["matches_version"], "?"),
                 sub,
             )

@@ -23,6 +23,7 @@ from provenance_ledger.core.licensing import check_use
 from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 from provenance_ledger.local.fingerprint import fingerprint
 from provenance_ledger.report import terminal as render
+from provenance_ledger.report.safe import markup
 
 # Fixed inputs: the demo is deterministic (same files, same roots, same record hashes every run).
 _SEED = 20261124
@@ -195,17 +196,17 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     say(Panel.fit("Q3: may acme-support@1.1 be used commercially in the medical domain?  (most restrictive terms win)"))
     verdict = check_use(lineage, use="commercial", domain="medical", at_time=_T0 + 200_000)
     for f in verdict.findings:
-        say(f"  {f.label:<20} via {' → '.join(f.reached_via):<34} {f.decision:<13} {f.clause}")
+        say(f"  {markup(f.label):<20} via {markup(' → '.join(f.reached_via)):<34} {f.decision:<13} {markup(f.clause)}")
     for notice in verdict.notice_texts:
-        say(f"  attribution owed: {notice}")
+        say(f"  attribution owed: {markup(notice)}")
     if verdict.share_alike_required:
-        say(f"  share-alike applies: {', '.join(verdict.share_alike_licences)}")
+        say(f"  share-alike applies: {markup(', '.join(verdict.share_alike_licences))}")
     say(f"  [bold]verdict: {verdict.decision}[/bold]")
 
     say(Panel.fit("Q4: who gets what of a 1,000,003-unit reward for acme-support@1.1?  (exact integers)"))
     att = attribution(lineage)
     for d in att.datanets:
-        say(f"  {d.label:<20} {d.ppm / 10_000:>8.4f}%")
+        say(f"  {markup(d.label):<20} {d.ppm / 10_000:>8.4f}%")
     payout = split(att, 1_000_003)
     for recipient, amount in payout:
         say(f"  {recipient}  {amount:>9,}")

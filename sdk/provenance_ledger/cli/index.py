@@ -11,6 +11,7 @@ import click
 
 from provenance_ledger.cli._common import Env, chain_options, console, emit, index_path, stderr_console
 from provenance_ledger.errors import ProvenanceError
+from provenance_ledger.report.safe import markup
 
 db_option = click.option(
     "--db",
@@ -20,7 +21,13 @@ db_option = click.option(
 )
 
 
-@click.group("index")
+@click.group(
+    "index",
+    epilog="Examples:\n\n\b\n"
+    "    provenance index sync\n"
+    "    provenance index status\n"
+    "    provenance lineage acme-support@1.1   # answered from the index once it is up to date",
+)
 def index() -> None:
     """A local SQLite index of every registry event: lineage and used-by answered in milliseconds at a
     million records, verified on read. `lineage` and `used-by` use it when it is up to date."""
@@ -92,7 +99,9 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> Non
             )
         else:
             console.print(f"Already up to date at block {r.to_block:,}")
-        console.print(f"  {path}: {st.counts['runs']:,} records of registry {st.address} on chain {st.chain_id}")
+        console.print(
+            f"  {markup(path)}: {st.counts['runs']:,} records of registry {markup(st.address)} on chain {st.chain_id}"
+        )
 
     emit(data, as_json, human)
 
@@ -137,7 +146,9 @@ def status_cmd(env: Env, as_json: bool, db: str | None) -> None:
             if fresh
             else "[yellow]behind: run `provenance index sync`[/yellow]"
         )
-        console.print(f"[bold]{path}[/bold] ({size / 1e6:,.1f} MB): registry {st.address} on chain {st.chain_id}")
+        console.print(
+            f"[bold]{markup(path)}[/bold] ({size / 1e6:,.1f} MB): registry {markup(st.address)} on chain {st.chain_id}"
+        )
         console.print(
             f"  blocks {st.from_block}..{st.last_block} of {head if head is not None else '?'}; confirmations {st.confirmations}; {state}"
         )

@@ -12,6 +12,7 @@ import click
 
 from provenance_ledger.chain.node import anvil_binary
 from provenance_ledger.cli._common import Env, chain_options, console, emit, keystore_option
+from provenance_ledger.report.safe import markup
 
 
 @click.command(epilog="Example:\n\n    provenance demo")
@@ -45,7 +46,7 @@ def node(port: int, state: str, block_time: int | None) -> None:
     if block_time:
         cmd += ["--block-time", str(block_time)]
     proc = subprocess.Popen(cmd)
-    console.print(f"[bold]Local node[/bold] http://127.0.0.1:{port}  (chain id 31337, state {state})")
+    console.print(f"[bold]Local node[/bold] http://127.0.0.1:{port}  (chain id 31337, state {markup(state)})")
     console.print("Funded dev accounts (public test keys; never use them on a real chain):")
     for i, key in enumerate(ANVIL_DEV_KEYS):
         console.print(f"  [{i}] {Account.from_key(key).address}  key {key}")
@@ -89,6 +90,6 @@ def deploy(env: Env, as_json: bool, keystore: str | None) -> None:
         as_json,
         lambda: console.print(
             f"Deployed ProvenanceRegistry at [bold]{reg.address}[/bold] on chain {chain_id}\n"
-            f"  tx {r.tx_hash}  block {r.block_number}  gas {r.gas_used:,}\n  saved to {path}"
+            f"  tx {r.tx_hash}  block {r.block_number}  gas {r.gas_used:,}\n  saved to {markup(path)}"
         ),
     )

@@ -8,6 +8,7 @@ import click
 
 from provenance_ledger.cli._common import Env, chain_options, console, emit, split_ref
 from provenance_ledger.errors import ValidationError
+from provenance_ledger.report import safe
 
 
 @click.command(
@@ -79,17 +80,26 @@ def license_check(env: Env, as_json: bool, ref: str, use: str, domain: str | Non
     verdict = check_use(lin, use=use, domain=domain, at_time=int(time.time()) if at_time is None else at_time)
 
     def human() -> None:
-        t = Table(title=f"{use} use of {ref}" + (f" in {domain}" if domain else ""))
+        # Labels, licence ids, clauses and notices are whatever the DataNets' publishers wrote.
+        t = Table(title=safe.text(f"{use} use of {ref}" + (f" in {domain}" if domain else "")))
         for col in ("DataNet version", "reached via", "licence", "decision", "clause"):
             t.add_column(col, overflow="fold")
         for f in verdict.findings:
-            t.add_row(f.label, " → ".join(f.reached_via), str(f.spdx), f.decision, f.clause)
+            t.add_row(
+                safe.text(f.label),
+                safe.text(" → ".join(f.reached_via)),
+                safe.text(f.spdx),
+                safe.text(f.decision),
+                safe.text(f.clause),
+            )
         console.print(t)
+        # One line per print, never wrapped: no text of a notice can start a line of its own.
         for n in verdict.notice_texts:
-            console.print(f"attribution owed: {n}")
+            console.print(f"attribution owed: {safe.markup(n)}", highlight=False, soft_wrap=True)
         if verdict.share_alike_required:
-            console.print(f"share-alike applies: {', '.join(verdict.share_alike_licences)}")
-        console.print(f"[bold]verdict: {verdict.decision}[/bold]")
+            licences = ", ".join(safe.markup(x) for x in verdict.share_alike_licences)
+            console.print(f"share-alike applies: {licences}", highlight=False, soft_wrap=True)
+        console.print(f"[bold]verdict: {safe.markup(verdict.decision)}[/bold]", soft_wrap=True)
 
     emit(verdict.to_dict(), as_json, human)
     sys.exit({"allowed": 0, "needs-review": 3, "blocked": 4}[verdict.decision])
@@ -121,21 +131,21 @@ def attribution_cmd(env: Env, as_json: bool, ref: str, amount: int | None, paren
     data = att.to_dict() | ({"split": [{"recipient": r, "amount": a} for r, a in payout]} if payout is not None else {})
 
     def human() -> None:
-        t = Table(title=f"Attribution of {ref}")
-        t.add_column("DataNet version")
+        t = Table(title=safe.text(f"Attribution of {ref}"))
+        t.add_column("DataNet version", overflow="fold")
         t.add_column("share", justify="right")
         for d in att.datanets:
-            t.add_row(d.label, f"{d.ppm / 10_000:.4f}%")
+            t.add_row(safe.text(d.label), f"{d.ppm / 10_000:.4f}%")
         console.print(t)
         c = Table(title="Contributors")
-        c.add_column("recipient")
+        c.add_column("recipient", overflow="fold")
         c.add_column("share", justify="right")
         if payout is not None:
             c.add_column(f"of {amount:,}", justify="right")
         paid = dict(payout or [])
         for x in att.contributors:
             c.add_row(
-                x.recipient,
+                safe.text(x.recipient),
                 f"{x.ppm / 10_000:.4f}%",
                 *([f"{paid.get(x.recipient, 0):,}"] if payout is not None else []),
             )

@@ -23,6 +23,7 @@ from provenance_ledger.cli._common import (
     tx_line,
 )
 from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError, VerificationError
+from provenance_ledger.report import safe
 
 
 @click.command(
@@ -78,7 +79,7 @@ def _resolve_parent(reg: Any, model_name: str, version: str) -> bytes:
         raise NotFoundError(f"parent {model_name}@{version} has no recorded run")
     if len(runs) > 1:
         raise ValidationError("parents", f"{model_name}@{version} has {len(runs)} runs: name the record hash instead")
-    return runs[0].record_id
+    return bytes(runs[0].record_id)
 
 
 @click.command(epilog="Example:\n\n    provenance show 0x7330b8cb…f324")
@@ -93,7 +94,7 @@ def show(env: Env, as_json: bool, record_hash: str) -> None:
     data = recorded_run_json(rec)
 
     def human() -> None:
-        console.print_json(json.dumps(data))
+        console.print_json(json.dumps(data), ensure_ascii=True)  # controls and bidi characters as \u escapes
 
     emit(data, as_json, human)
 
@@ -149,7 +150,7 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
             bar.update(task, description="verifying records", completed=0, total=len(raws))
             for raw in raws:
                 try:
-                    rec = reg._recorded(raw)
+                    rec = reg.recorded(raw)
                     results.append({"record_id": hexstr(rec.record_id), "ok": True, "problem": None})
                 except VerificationError as exc:
                     results.append({"record_id": hexstr(raw.args["recordId"]), "ok": False, "problem": str(exc)})
@@ -158,7 +159,9 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
 
     def human() -> None:
         for r in bad:
-            console.print(f"[red]MISMATCH[/red] {r['record_id']}: {r['problem']}")
+            console.print(
+                f"[red]MISMATCH[/red] {safe.markup(r['record_id'])}: {safe.markup(r['problem'])}", soft_wrap=True
+            )
         console.print(
             f"{len(results) - len(bad)} of {len(results)} records verified against the chain"
             + ("" if not bad else f"; [red]{len(bad)} failed[/red]")

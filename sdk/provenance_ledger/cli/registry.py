@@ -10,9 +10,15 @@ import click
 
 from provenance_ledger.cli._common import Env, address, chain_options, emit, hexstr, keystore_option, tx_json, tx_line
 from provenance_ledger.errors import ValidationError
+from provenance_ledger.report.safe import visible
 
 
-@click.group()
+@click.group(
+    epilog="Examples:\n\n\b\n"
+    "    provenance model register acme-support\n"
+    "    provenance model authorize acme-support 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n"
+    "    provenance model revoke acme-support 0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+)
 def model() -> None:
     """Register models and authorise the trainers that may record their runs."""
 
@@ -28,7 +34,7 @@ def model_register(env: Env, as_json: bool, keystore: str | None, name: str) -> 
     emit(
         {"model": name, "model_id": hexstr(mid), **(tx_json(tx) or {})},
         as_json,
-        lambda: tx_line(f"Registered model {name} ({hexstr(mid)})", tx),
+        lambda: tx_line(f"Registered model {visible(name)} ({hexstr(mid)})", tx),
     )
 
 
@@ -47,7 +53,7 @@ def model_authorize(env: Env, as_json: bool, keystore: str | None, name: str, tr
     emit(
         {"model": name, "trainer": trainer, **(tx_json(tx) or {})},
         as_json,
-        lambda: tx_line(f"Authorised {trainer} for {name}", tx),
+        lambda: tx_line(f"Authorised {visible(trainer)} for {visible(name)}", tx),
     )
 
 
@@ -63,11 +69,16 @@ def model_revoke(env: Env, as_json: bool, keystore: str | None, name: str, train
     emit(
         {"model": name, "trainer": trainer, **(tx_json(tx) or {})},
         as_json,
-        lambda: tx_line(f"Revoked {trainer} for {name}", tx),
+        lambda: tx_line(f"Revoked {visible(trainer)} for {visible(name)}", tx),
     )
 
 
-@click.group()
+@click.group(
+    epilog="Examples:\n\n\b\n"
+    "    provenance datanet register openwiki-en\n"
+    "    provenance datanet fingerprint ./data/openwiki\n"
+    "    provenance datanet publish openwiki-en --dir ./data/openwiki --spdx CC-BY-SA-4.0"
+)
 def datanet() -> None:
     """Register DataNets and publish their immutable, content-addressed versions."""
 
@@ -83,7 +94,7 @@ def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -
     emit(
         {"datanet": name, "datanet_id": hexstr(did), **(tx_json(tx) or {})},
         as_json,
-        lambda: tx_line(f"Registered DataNet {name} ({hexstr(did)})", tx),
+        lambda: tx_line(f"Registered DataNet {visible(name)} ({hexstr(did)})", tx),
     )
 
 
@@ -168,8 +179,8 @@ def datanet_publish(
         },
         as_json,
         lambda: tx_line(
-            f"Published {name}@{version} (content root {hexstr(content_root)})"
-            + (f"\n  manifest saved to {saved}" if saved else ""),
+            f"Published {visible(name)}@{version} (content root {hexstr(content_root)})"
+            + (f"\n  manifest saved to {visible(saved)}" if saved else ""),
             tx,
         ),
     )
