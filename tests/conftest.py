@@ -1,12 +1,15 @@
-"""Shared fixtures: a fresh embedded chain with a deployed registry, and a real anvil node."""
+"""Shared fixtures: a fresh embedded chain with a deployed registry, a real anvil node, and
+:func:`run_cli`, the `provenance` command run in this process."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator
+import traceback
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -20,6 +23,60 @@ from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingS
 
 ROOT = Path(__file__).resolve().parent.parent
 ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+EXE = Path(sys.executable).parent / "provenance"
+"""The installed console script, for the few tests that need a real process."""
+
+
+def run_cli(
+    *args: str, env: Mapping[str, str | None] | None = None, cwd: Path | str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``provenance ARGS`` run in this process, as the console script runs it in its own.
+
+    It calls :func:`provenance_ledger.cli.app.main` (so a ProvenanceError is one ``error:`` line with
+    exit 1, exactly as for users) inside click's ``CliRunner.isolation``, which captures stdout and
+    stderr separately and applies ``env`` to ``os.environ`` (None deletes a variable). The exit code is
+    what the process would exit with: ``SystemExit``'s code, 0 on return, and 1 with a traceback on
+    stderr for any other exception. Nothing leaks into the next run: the working directory (``cwd``),
+    the environment and the CLI's lazily created stdout console are restored afterwards. Returns a
+    ``CompletedProcess`` (text, universal newlines), like ``subprocess.run(..., text=True)``.
+    """
+    from click import formatting
+    from click.testing import CliRunner
+
+    from provenance_ledger.cli import _common
+    from provenance_ledger.cli.app import main
+
+    code = 0
+    old_cwd = os.getcwd()
+    old_console = _common._LazyConsole._console
+    with CliRunner().isolation(env=env) as (out, err, _):
+        # Like a process without a terminal: help text sized from $COLUMNS, not click's test width of 80.
+        formatting.FORCED_WIDTH = None  # (isolation restores it)
+        _common._LazyConsole._console = None  # created afresh for this run's stdout, as in a new process
+        try:
+            if cwd is not None:
+                os.chdir(cwd)
+            main(list(args))
+        except SystemExit as exc:
+            if exc.code is None or isinstance(exc.code, int):
+                code = exc.code or 0
+            else:
+                print(exc.code, file=sys.stderr)
+                code = 1
+        except Exception:
+            traceback.print_exc()
+            code = 1
+        finally:
+            os.chdir(old_cwd)
+            _common._LazyConsole._console = old_console
+            sys.stdout.flush()
+            sys.stderr.flush()
+        stdout, stderr = (_text(stream.getvalue()) for stream in (out, err))
+    return subprocess.CompletedProcess(["provenance", *args], code, stdout, stderr)
+
+
+def _text(data: bytes) -> str:
+    return data.decode().replace("\r\n", "\n").replace("\r", "\n")
 
 
 def free_port() -> int:

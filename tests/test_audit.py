@@ -31,9 +31,7 @@ from provenance_ledger.core.lineage import Lineage
 from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
 from provenance_ledger.errors import ValidationError
 from provenance_ledger.report.audit import build_report, pct, render_html, write_report
-from tests.conftest import AnvilNode, make_run, seed_registry
-
-EXE = Path(sys.executable).parent / "provenance"
+from tests.conftest import AnvilNode, make_run, run_cli, seed_registry
 
 AT = _T0 + 200_000
 AMOUNT = 1_000_003
@@ -421,7 +419,7 @@ def test_audit_command(tmp_path: Path, anvil: AnvilNode) -> None:
     }
 
     def provenance(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(EXE), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+        return run_cli(*args, env=env, cwd=tmp_path)  # in this process: same entry point, exit code and output
 
     proc = provenance(
         "audit",

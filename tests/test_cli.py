@@ -1,37 +1,51 @@
-"""The three workflows through the real `provenance` command on a persistent anvil node."""
+"""The three workflows through the `provenance` command on a persistent anvil node.
+
+Commands run in this process (:func:`tests.conftest.run_cli`: same entry point, exit codes and
+stdout/stderr, without a second of interpreter and web3 start-up per command); anvil is always a real
+node. A few checks go through the real installed executable: --help/--version, user and usage errors,
+and the workflows after the node restart (a fresh process that remembers nothing but the files).
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS
-from tests.conftest import AnvilNode
-
-pytestmark = pytest.mark.anvil
-EXE = Path(sys.executable).parent / "provenance"
+from tests.conftest import EXE, AnvilNode, run_cli
 
 
 class Cli:
-    def __init__(self, tmp: Path, url: str) -> None:
+    """`provenance ARGS` in the project folder ``tmp`` against ``url``: in this process, or with
+    ``real=True`` through the installed executable in a subprocess."""
+
+    def __init__(self, tmp: Path, url: str, *, real: bool = False) -> None:
         self.env = {
-            **os.environ,
             "PROVENANCE_CONFIG": str(tmp / "config.json"),
             "PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[0],
             "PROVENANCE_RPC_URL": url,
             "COLUMNS": "200",
         }
+        """Variables set for each command, on top of this process's environment."""
         self.tmp = tmp
+        self.real = real
 
     def __call__(self, *args: str, ok: bool = True, **env: str) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [str(EXE), *args], capture_output=True, text=True, env={**self.env, **env}, cwd=self.tmp, timeout=120
-        )
+        if self.real:
+            proc = subprocess.run(
+                [str(EXE), *args],
+                capture_output=True,
+                text=True,
+                env={**os.environ, **self.env, **env},
+                cwd=self.tmp,
+                timeout=120,
+            )
+        else:
+            proc = run_cli(*args, env={**self.env, **env}, cwd=self.tmp)
         if ok:
             assert proc.returncode == 0, proc.stderr + proc.stdout
         return proc
@@ -98,6 +112,7 @@ def setup_project(cli: Cli) -> str:
     return str(address)
 
 
+@pytest.mark.anvil
 def test_workflows_survive_a_node_restart(tmp_path: Path, node: AnvilNode) -> None:
     cli = Cli(tmp_path, node.url)
     setup_project(cli)
@@ -120,7 +135,7 @@ def test_workflows_survive_a_node_restart(tmp_path: Path, node: AnvilNode) -> No
     node.stop()
     restarted = AnvilNode(state=node.state).start()
     try:
-        cli2 = Cli(tmp_path, restarted.url)
+        cli2 = Cli(tmp_path, restarted.url, real=True)  # a new process: only the files and the chain remain
         assert cli2.json("lineage", "tuned@1.1") == before
         verified = cli2.json("verify")
         assert verified["checked"] == 2 and verified["failed"] == 0  # type: ignore[index]
@@ -128,6 +143,7 @@ def test_workflows_survive_a_node_restart(tmp_path: Path, node: AnvilNode) -> No
         restarted.stop()
 
 
+@pytest.mark.anvil
 def test_verify_detects_an_altered_off_chain_copy(tmp_path: Path, node: AnvilNode) -> None:
     cli = Cli(tmp_path, node.url)
     setup_project(cli)
@@ -141,6 +157,7 @@ def test_verify_detects_an_altered_off_chain_copy(tmp_path: Path, node: AnvilNod
     assert bad.returncode == 1 and "altered" in bad.stdout
 
 
+@pytest.mark.anvil
 def test_each_user_error_is_one_line_with_exit_code(tmp_path: Path, node: AnvilNode) -> None:
     cli = Cli(tmp_path, node.url)
     address = setup_project(cli)
@@ -169,3 +186,32 @@ def test_each_user_error_is_one_line_with_exit_code(tmp_path: Path, node: AnvilN
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], (args, proc.stderr)
         assert "Traceback" not in proc.stderr
     del address
+
+
+def test_the_real_executable_matches_the_in_process_runs(tmp_path: Path) -> None:
+    """The installed `provenance` script: help, version, a user error (exit 1) and a usage error (exit 2),
+    each exactly what :func:`run_cli` gives, so the in-process tests check what users get."""
+    env = {"PROVENANCE_CONFIG": str(tmp_path / "config.json"), "PROVENANCE_RPC_URL": "http://127.0.0.1:1"}
+    cases = [
+        (["--help"], 0),
+        (["--version"], 0),
+        (["lineage", "base@1.0"], 1),
+        (["lineage", "base"], 1),
+        (["lineage"], 2),
+        (["no-such-command"], 2),
+    ]
+    for args, code in cases:
+        real = subprocess.run(
+            [str(EXE), *args], capture_output=True, text=True, env={**os.environ, **env}, cwd=tmp_path, timeout=120
+        )
+        assert real.returncode == code, (args, real.stderr)
+        assert "Traceback" not in real.stderr, (args, real.stderr)
+        here = run_cli(*args, env=env, cwd=tmp_path)
+        assert (here.returncode, here.stdout, here.stderr) == (real.returncode, real.stdout, real.stderr), args
+        if code == 1:
+            [line] = real.stderr.splitlines()
+            assert line.startswith("error: ") and real.stdout == "", args
+    help_text = run_cli("--help").stdout
+    assert "Quick start" in help_text and "verify-data" in help_text
+    assert run_cli("--version").stdout.startswith("provenance, version ")
+    assert not (tmp_path / ".provenance").exists() and not (tmp_path / "config.json").exists()

@@ -1,4 +1,5 @@
-"""Reproducibility through the real `provenance` command on anvil: datanet fingerprint, verify-data, verify-model."""
+"""Reproducibility through the `provenance` command (run in this process, see tests.conftest.run_cli) on anvil:
+datanet fingerprint, verify-data, verify-model."""
 
 from __future__ import annotations
 
