@@ -83,7 +83,8 @@ class Env:
 
         self.config = Config.load()
         self.rpc_url = rpc_url or self.config.rpc_url
-        self._registry_address = registry
+        self.registry_address = registry
+        """The --registry address, when given (else the deployment saved for the chain)."""
         self.page_size = page_size
         self._from_block = from_block
         self._w3: Any = None
@@ -102,7 +103,7 @@ class Env:
 
         chain_id = str(self.w3.eth.chain_id)
         dep = self.config.deployments.get(chain_id)
-        address = self._registry_address or (dep.address if dep else None)
+        address = self.registry_address or (dep.address if dep else None)
         if address is None:
             raise NotFoundError(
                 f"no registry known for chain {chain_id} at {self.rpc_url}: run `provenance deploy` or pass --registry"
@@ -254,6 +255,10 @@ def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> An
 
     from provenance_ledger.index.store import Index
 
+    if use_index:
+        fresh = _fresh_index(env, db)
+        if fresh is not None:
+            return fresh
     reg = env.registry()
     if not use_index:
         return reg
@@ -283,6 +288,41 @@ def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> An
     )
     idx.close()
     return reg
+
+
+def _fresh_index(env: Env, db: str | None) -> Any:
+    """The index when it is fresh for this chain and registry, decided over plain JSON-RPC (chain id,
+    head, the hash of its last block) so that web3 is never imported on this path; else None, and
+    :func:`source_for` takes the full path (which also reports any error properly)."""
+    import sqlite3
+
+    from provenance_ledger.chain.jsonrpc import JsonRpc
+    from provenance_ledger.errors import ChainError
+    from provenance_ledger.index.store import Index, default_path
+
+    if not env.rpc_url.startswith(("http://", "https://")):
+        return None
+    try:
+        rpc = JsonRpc(env.rpc_url, timeout=30.0)
+        head = rpc.head()
+    except ChainError:
+        return None
+    path = Path(db) if db else default_path(head.chain_id)
+    dep = env.config.deployments.get(str(head.chain_id))
+    address = env.registry_address or (dep.address if dep else None)
+    if address is None or not path.is_file():
+        return None
+    try:
+        idx = Index(path, create=False)
+    except (ProvenanceError, sqlite3.Error):
+        return None
+    try:
+        if idx.is_fresh_at(chain_id=head.chain_id, address=address, head=head.block_number, block_hash=rpc.block_hash):
+            return idx
+    except (ChainError, sqlite3.Error):
+        pass
+    idx.close()
+    return None
 
 
 def _note(text: str) -> None:
