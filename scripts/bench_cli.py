@@ -100,9 +100,9 @@ def main() -> None:
                 _timed(pv + cmd, env, tmp)
 
             cases = {
-                "--help": pv + ["--help"],
-                "lineage (warm index)": pv + ["lineage", "bench-model@1.0"],
-                "record --dry-run": pv + ["record", "run.yaml", "--dry-run"],
+                "--help": [*pv, "--help"],
+                "lineage (warm index)": [*pv, "lineage", "bench-model@1.0"],
+                "record --dry-run": [*pv, "record", "run.yaml", "--dry-run"],
             }
             baseline_cmd = [sys.executable, "-c", "import click, rich"]
             times: dict[str, list[float]] = {name: [] for name in cases}

@@ -107,7 +107,9 @@ class AnvilNode:
                     return self
             except OSError:
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"anvil exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}")
+                    raise RuntimeError(
+                        f"anvil exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
+                    ) from None
                 time.sleep(0.05)
         raise RuntimeError("anvil did not start within 30 s")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from provenance_ledger.chain.bulk import MAX_TX_BYTES, BulkSender, batch_calldata, plan_batches
@@ -31,7 +33,7 @@ def test_plan_respects_byte_budget() -> None:
     )
     assert len(batches) > 1 and batches[0].start == 0 and batches[-1].stop == 50
     assert all(len(b.calldata) <= 6_000 for b in batches)
-    assert all(a.stop == b.start for a, b in zip(batches, batches[1:]))
+    assert all(a.stop == b.start for a, b in itertools.pairwise(batches))
     assert all(
         len(b.calldata) <= MAX_TX_BYTES for b in plan_batches(enc, [(1, 1)] * 50, selector=b"\0" * 4, anchored=True)
     )
@@ -50,7 +52,7 @@ def test_pipelined_bulk_submission(registry: Registry, anchored: bool) -> None:
         sender.send(b)
     receipts = sender.wait_all()
     assert len(receipts) == len(batches) == 4
-    assert all(r.gas_used <= b.gas for r, b in zip(receipts, batches))
+    assert all(r.gas_used <= b.gas for r, b in zip(receipts, batches, strict=False))
     last = registry.lineage("tuned", f"3{anchored}.4")
     assert len(list(last.walk())) == 5
     assert (last.runs[0].recorded.anchor_root is not None) is anchored

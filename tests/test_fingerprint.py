@@ -260,7 +260,7 @@ def test_file_proof_verifies_and_tampering_fails(tree: Path) -> None:
         assert FileProof.from_json(json.loads(json.dumps(proof.to_json()))) == proof
     e = m.entry("b/c.bin")
     proof = file_proof(m, e.path)
-    wrong_sibling = FileProof(index=proof.index, count=proof.count, siblings=(keccak(b"x"),) + proof.siblings[1:])
+    wrong_sibling = FileProof(index=proof.index, count=proof.count, siblings=(keccak(b"x"), *proof.siblings[1:]))
     assert not verify_file_proof(m.root, e, wrong_sibling)
     wrong_content = FileEntry(path=e.path, size=e.size, sha256=hashlib.sha256(b"tampered").digest())
     assert not verify_file_proof(m.root, wrong_content, proof)
@@ -270,7 +270,7 @@ def test_file_proof_verifies_and_tampering_fails(tree: Path) -> None:
         m.root, e, FileProof(index=proof.index, count=proof.count, siblings=proof.siblings[:-1])
     )
     assert not verify_file_proof(
-        m.root, e, FileProof(index=proof.index, count=proof.count, siblings=proof.siblings + (m.root,))
+        m.root, e, FileProof(index=proof.index, count=proof.count, siblings=(*proof.siblings, m.root))
     )
     with pytest.raises(NotFoundError):
         file_proof(m, "missing.txt")
@@ -298,7 +298,7 @@ def test_file_proof_verifies_for_every_file_of_random_manifests(raw: list[tuple[
         proof = file_proof(m, e.path)
         assert verify_file_proof(m.root, e, proof)
         if proof.siblings:
-            bad = FileProof(index=proof.index, count=proof.count, siblings=(keccak(b"bad"),) + proof.siblings[1:])
+            bad = FileProof(index=proof.index, count=proof.count, siblings=(keccak(b"bad"), *proof.siblings[1:]))
             assert not verify_file_proof(m.root, e, bad)
 
 

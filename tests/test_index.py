@@ -272,7 +272,7 @@ def test_fast_decoders_agree_with_eth_abi() -> None:
     decoded = events["RunRecorded"].decode([events["RunRecorded"].topic0, b"\0" * 32, b"\0" * 32, b"\0" * 32], data)
     recorder, got = _run_recorded(data)
     assert got == bytes(decoded["record"]) == record and "0x" + recorder.hex() == decoded["recorder"].lower()
-    model_id, version, weights, parents, uses, details = parse_record(record)
+    model_id, version, weights, parents, uses, _details = parse_record(record)
     assert version == run.model_version == decode_run(record).model_version
     assert (model_id, weights, parents) == (run.model_id, run.weights_digest, run.parents)
     assert uses == tuple((u.datanet_id, u.version, u.weight_ppm) for u in run.datanets)
