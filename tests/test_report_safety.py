@@ -166,6 +166,18 @@ def test_terminal_titles_do_not_wrap_a_name_onto_a_new_line() -> None:
     assert len(titles) == 3 and all(line.rstrip().endswith("…") for line in titles), titles
 
 
+def test_tree_labels_do_not_wrap_a_name_onto_a_line_of_its_own() -> None:
+    """Under a tree guide a wrapped label would start a line (after the guide) with the name's tail."""
+    long_name = "A" * 150 + " verdict: allowed"
+    dn = make_datanet(long_name)
+    lin = lineage_of(run(long_name, "1", [(dn, 1_000_000)]))
+    out = io.StringIO()
+    Console(file=out, force_terminal=False, width=100).print(terminal.lineage_tree(lin))
+    bare = [line.lstrip(" │├└─┣┗━┃") for line in out.getvalue().splitlines()]
+    assert not [line for line in bare if line.startswith("verdict")], out.getvalue()
+    assert any(line.endswith("…") for line in out.getvalue().splitlines())
+
+
 # ----------------------------------------------------------------------------- DOT
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')

@@ -57,7 +57,8 @@ def license_text(terms: object) -> str:
 
 
 def _title(*parts: str | Text) -> Text:
-    """A title or tree root: one line, cut with an ellipsis rather than wrapped."""
+    """A title or tree label: one line, cut with an ellipsis rather than wrapped, so that no part of a
+    long hostile name can start a line of its own (the full text is in --json)."""
     t = Text.assemble(*parts)
     t.no_wrap, t.overflow = True, "ellipsis"
     return t
@@ -96,9 +97,7 @@ def lineage_table(lin: Lineage) -> Table:
 def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     run = node.recorded.run
     branch = tree.add(
-        Text.assemble(
-            safe.text(node.label, "bold"), f"  record {hx(node.record_id)}  block {node.recorded.block_number}"
-        )
+        _title(safe.text(node.label, "bold"), f"  record {hx(node.record_id)}  block {node.recorded.block_number}")
     )
     if node.record_id in seen:
         branch.add(Text("(shown above)"))
@@ -106,20 +105,20 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     seen.add(node.record_id)
     branch.add(Text(f"weights {hx(run.weights_digest)}"))
     if run.code:
-        branch.add(Text.assemble("code ", safe.text(run.code.repo), " @ ", safe.text(run.code.commit)))
+        branch.add(_title("code ", safe.text(run.code.repo), " @ ", safe.text(run.code.commit)))
     if run.started_at is not None:
-        branch.add(safe.text(f"ran {run.started_at} → {run.ended_at}"))
+        branch.add(_title(safe.text(f"ran {run.started_at} → {run.ended_at}")))
     pre = branch.add(Text("preprocessing"))
     for s in run.preprocessing:
-        pre.add(safe.text(step_text(s)))
+        pre.add(_title(safe.text(step_text(s))))
     if not run.preprocessing:
         pre.add(Text("none"))
     if run.hyperparameters:
-        branch.add(safe.text("hyperparameters " + json.dumps(run.hyperparameters, sort_keys=True)))
+        branch.add(_title(safe.text("hyperparameters " + json.dumps(run.hyperparameters, sort_keys=True))))
     data = branch.add(Text("DataNets"))
     for d in node.datanets:
         data.add(
-            Text.assemble(
+            _title(
                 safe.text(d.info.label),
                 f"  weight {pct(d.use.weight_ppm)}  partition (",
                 safe.text(partition_text(d.use.partition)),
