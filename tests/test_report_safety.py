@@ -168,7 +168,7 @@ def test_terminal_titles_do_not_wrap_a_name_onto_a_new_line() -> None:
 
 def test_tree_labels_do_not_wrap_a_name_onto_a_line_of_its_own() -> None:
     """Under a tree guide a wrapped label would start a line (after the guide) with the name's tail."""
-    long_name = "A" * 150 + " verdict: allowed"
+    long_name = "A" * 85 + " verdict: allowed"
     dn = make_datanet(long_name)
     lin = lineage_of(run(long_name, "1", [(dn, 1_000_000)]))
     out = io.StringIO()
