@@ -188,7 +188,9 @@ interface IProvenanceRegistry {
     /// @notice The owner of `datanetId` retracted its version `version` (the version stays readable).
     /// @param reason 1 pii, 2 licence, 3 corrupt, 4 superseded, 5 other.
     /// @param note The hash or URI of an explanation (untrusted text: escape it when shown).
-    event DatanetVersionRetracted(bytes32 indexed datanetId, address indexed owner, uint64 version, uint8 reason, string note);
+    event DatanetVersionRetracted(
+        bytes32 indexed datanetId, address indexed owner, uint64 version, uint8 reason, string note
+    );
 
     /// @notice The owner of `modelId` retracted its version `modelVersion` (records stay readable).
     /// @param reason 1 pii, 2 licence, 3 corrupt, 4 superseded, 5 other.
