@@ -17,8 +17,8 @@ from eth_account import Account
 from eth_utils import keccak
 
 from provenance_ledger.chain.client import Registry
-from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
-from provenance_ledger.core.canonical import name_id
+from provenance_ledger.chain.rpc import EMBEDDED, EMBEDDED_DEV_KEYS, connect, dev_keys
+from provenance_ledger.core.canonical import entity_id
 from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -165,7 +165,25 @@ def registry(w3, accounts) -> Registry:
     return reg
 
 
+OWNER = Account.from_key(EMBEDDED_DEV_KEYS[0]).address
+"""The account that deploys and seeds the embedded registry fixture (ids are scoped by owner)."""
+_owner = [OWNER]
+
+
+def current_owner() -> str:
+    """Whose models and DataNets :func:`make_run` names: the account of the last :func:`seed_registry`
+    in this process (the embedded fixture's, or an anvil registry's), else :data:`OWNER`."""
+    return _owner[0]
+
+
+def eid(name: str, owner: str | None = None) -> bytes:
+    """The id of ``owner``'s (default: :func:`current_owner`'s) model or DataNet ``name``."""
+    return entity_id(owner or current_owner(), name)
+
+
 def seed_registry(reg: Registry) -> None:
+    assert reg.signer is not None
+    _owner[0] = reg.signer.address
     reg.register_model("base")
     reg.register_model("tuned")
     reg.register_datanet("alpha")
@@ -182,16 +200,23 @@ def seed_registry(reg: Registry) -> None:
 
 
 def make_run(
-    model: str = "base", version: str = "1.0", *, parents: tuple[bytes, ...] = (), uses=None, **kw
+    model: str = "base",
+    version: str = "1.0",
+    *,
+    parents: tuple[bytes, ...] = (),
+    uses=None,
+    owner: str | None = None,
+    **kw,
 ) -> TrainingRun:
+    """A run of ``owner``'s (default :func:`current_owner`'s) model trained on its DataNets."""
     uses = uses or [("alpha", 2, 700_000), ("beta", 1, 300_000)]
     return TrainingRun(
-        model_id=name_id(model),
+        model_id=eid(model, owner),
         model_version=version,
         weights_digest=keccak(text=f"{model}-{version}"),
         parents=parents,
         datanets=tuple(
-            DatanetUse(datanet_id=name_id(d), version=v, weight_ppm=w, partition=Partition(split="train"))
+            DatanetUse(datanet_id=eid(d, owner), version=v, weight_ppm=w, partition=Partition(split="train"))
             for d, v, w in uses
         ),
         preprocessing=(PreprocessingStep(op="length_filter", params={"min_chars": 200}),),

@@ -25,7 +25,7 @@ from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError,
 
 if TYPE_CHECKING:
     from provenance_ledger.chain.client import Registry
-    from provenance_ledger.core.canonical import encode_run, name_id, record_id
+    from provenance_ledger.core.canonical import encode_run, entity_id, record_id
     from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 
 __all__ = [
@@ -41,7 +41,7 @@ __all__ = [
     "ValidationError",
     "VerificationError",
     "encode_run",
-    "name_id",
+    "entity_id",
     "record_id",
 ]
 
@@ -49,7 +49,7 @@ __all__ = [
 _LAZY = {
     "Registry": "provenance_ledger.chain.client",
     "encode_run": "provenance_ledger.core.canonical",
-    "name_id": "provenance_ledger.core.canonical",
+    "entity_id": "provenance_ledger.core.canonical",
     "record_id": "provenance_ledger.core.canonical",
     "CodeRef": "provenance_ledger.core.records",
     "DatanetUse": "provenance_ledger.core.records",

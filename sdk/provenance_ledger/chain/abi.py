@@ -72,9 +72,16 @@ class Error:
 class RegistryAbi:
     abi: list[dict[str, Any]]
     bytecode: bytes
+    deployed_bytecode: bytes
+    """The runtime code: the same on every chain and at every address (the registry has no immutables)."""
     functions: dict[str, Function]
     events: dict[str, Event]
     errors: dict[bytes, Error]
+
+    @property
+    def code_hash(self) -> bytes:
+        """keccak256 of the runtime code: how a deployed registry is told from a look-alike."""
+        return keccak(self.deployed_bytecode)
 
     def event_by_topic(self, topic0: bytes) -> Event | None:
         for e in self.events.values():
@@ -135,4 +142,11 @@ def registry_abi() -> RegistryAbi:
             errors[sel] = Error(
                 item["name"], sel, tuple(_type(i) for i in item["inputs"]), tuple(i["name"] for i in item["inputs"])
             )
-    return RegistryAbi(artifact["abi"], bytes.fromhex(artifact["bytecode"][2:]), functions, events, errors)
+    return RegistryAbi(
+        artifact["abi"],
+        bytes.fromhex(artifact["bytecode"][2:]),
+        bytes.fromhex(artifact["deployedBytecode"][2:]),
+        functions,
+        events,
+        errors,
+    )

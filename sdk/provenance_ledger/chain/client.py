@@ -1,15 +1,25 @@
-"""The registry client: deploy, register, publish, record, and read everything back from logs.
+"""The registry client: deploy, register, publish, record, retract, and read everything back from logs.
 
-Writes go through :class:`~provenance_ledger.chain.Signer` (raw transactions, cached selectors).
-Reads use ``eth_getLogs`` in block-range pages (split in half when a provider refuses a page) and
-decode raw logs with ``eth_abi``. Every record read back is re-hashed and checked against the chain.
+Writes go through :class:`~provenance_ledger.chain.Signer` (raw transactions, cached selectors). A
+record is never sent when its id already has a RunRecorded event (looked up by the indexed recordId
+topic first), in any mode; a parent that was anchored is named with an AnchorProof rebuilt from its
+batch. Reads use ``eth_getLogs`` in block-range pages (split in half when a provider refuses a page)
+and decode raw logs with ``eth_abi``. Every record read back is re-hashed and checked against the
+chain, and repeats of one record id are read as one record (the earliest authoritative, see
+:func:`provenance_ledger.core.entries.merge_repeats`).
+
+:meth:`Registry.at` identifies the registry by its code: keccak256(eth_getCode) must equal the
+keccak256 of the shipped artifact's runtime code (the contract has no immutables), checked once per
+connection and address.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -20,26 +30,55 @@ from web3.types import RPCEndpoint
 
 from provenance_ledger.chain.abi import Event, registry_abi
 from provenance_ledger.chain.rpc import Receipt, Signer, explain, quantity
+from provenance_ledger.chain.signing import SignedRun, sign_run
 from provenance_ledger.core.canonical import (
     canonical_json,
+    check_name,
     encode_run,
     entity_id,
     model_version_key,
-    name_id,
     run_tuple,
 )
-from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from provenance_ledger.core.entries import (
+    REASON_CODES,
+    DatanetRetraction,
+    DatanetVersionInfo,
+    ModelInfo,
+    ModelRetraction,
+    RecordedRun,
+    merge_repeats,
+)
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
-from provenance_ledger.core.records import TrainingRun, bytes32
+from provenance_ledger.core.merkle import AnchorProof
+from provenance_ledger.core.records import (
+    MAX_BATCH_RUNS,
+    MAX_CONTRIBUTORS,
+    MAX_MODEL_VERSION_BYTES,
+    MAX_NOTE_BYTES,
+    MAX_TERMS_BYTES,
+    TrainingRun,
+    bytes32,
+)
 from provenance_ledger.core.verify import check_record, prove_in_batch
-from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
+from provenance_ledger.errors import (
+    ChainError,
+    ContractRevertError,
+    NotFoundError,
+    ValidationError,
+    VerificationError,
+)
 
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks total) while reading logs."""
 
 DEFAULT_PAGE_SIZE = 10_000
+LOOKUP_PAGE_SIZE = 1_000_000
+"""Blocks per eth_getLogs page for lookups by an indexed id (few results: a provider that refuses the
+range gets it halved, as every page)."""
+_ID_CHUNK = 500
+"""Ids per topic OR-filter."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,11 +92,32 @@ class TxResult:
 
 @dataclass(frozen=True, kw_only=True)
 class RecordResult:
-    """Outcome of recording one run: its id, and the transaction (None if it was already recorded)."""
+    """Outcome of recording one run: its id, and the transaction (None if it was already recorded:
+    the run already had a RunRecorded event, so nothing was sent for it)."""
 
     record_id: bytes
     tx: TxResult | None
     already_recorded: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class BatchResult:
+    """Outcome of a batch: one :class:`RecordResult` per run given (in order), the transaction (None
+    when every run was already recorded), and the Merkle root of an anchored batch."""
+
+    results: tuple[RecordResult, ...]
+    tx: TxResult | None
+    root: bytes | None = None
+
+    @property
+    def sent(self) -> list[bytes]:
+        """Ids sent in this batch's transaction (in batch order)."""
+        return [r.record_id for r in self.results if not r.already_recorded]
+
+    @property
+    def already_recorded(self) -> list[bytes]:
+        """Ids skipped because they already had a RunRecorded event."""
+        return [r.record_id for r in self.results if r.already_recorded]
 
 
 @dataclass(frozen=True)
@@ -69,8 +129,31 @@ class RawLog:
     log_index: int
 
 
+_verified_code: weakref.WeakKeyDictionary[Web3, set[str]] = weakref.WeakKeyDictionary()
+"""Registry addresses whose code hash was checked, per connection (one eth_getCode each)."""
+
+
+def _reason(reason: int | str) -> int:
+    code = REASON_CODES.get(reason) if isinstance(reason, str) else reason
+    if isinstance(code, bool) or not isinstance(code, int) or not 1 <= code <= 5:
+        raise ValidationError("reason", f"must be 1..5 or one of {', '.join(REASON_CODES)}, got {reason!r}")
+    return code
+
+
+def _note(note: str) -> str:
+    if not isinstance(note, str):
+        raise ValidationError("note", "must be a string")
+    if len(note.encode("utf-8")) > MAX_NOTE_BYTES:
+        raise ValidationError("note", f"must be at most {MAX_NOTE_BYTES:,} bytes")
+    return note
+
+
 class Registry:
-    """A deployed ProvenanceRegistry on some chain, optionally with a signing account."""
+    """A deployed ProvenanceRegistry on some chain, optionally with a signing account.
+
+    Models and DataNets are named by id, by ``OWNER/NAME``, or by a bare name, which is
+    ``default_owner``'s (by default the signing account's): ids are scoped by owner, so a name alone
+    names nothing (ValidationError when there is no default owner)."""
 
     def __init__(
         self,
@@ -79,24 +162,50 @@ class Registry:
         account: LocalAccount | None = None,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
-        from_block: int = 0,
+        from_block: int | None = None,
+        default_owner: str | None = None,
     ) -> None:
         self.w3 = w3
         self.address = to_checksum_address(address)
         self.abi = registry_abi()
         self.signer = Signer(w3, account) if account is not None else None
         self.page_size = page_size
-        self.from_block = from_block
-        self._names: dict[bytes, str] = {}
+        self._from_block = from_block
+        self.default_owner = (
+            to_checksum_address(default_owner)
+            if default_owner is not None
+            else (account.address if account is not None else None)
+        )
+        self._models: dict[bytes, ModelInfo | None] = {}
+        self._datanets: dict[bytes, tuple[str, str] | None] = {}
         self._runs: dict[bytes, RecordedRun] = {}
+        self._stored: dict[bytes, int] = {}
         self._name_misses = 0
         self._receipts: dict[str, Any] = {}
         self._roots_ok: set[bytes] = set()
         self._trees: dict[tuple[str, int], list[list[bytes]]] = {}
         self._versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
         self._deploy_receipt: Receipt | None = None
+        self._chain_id: int | None = None
 
     # ------------------------------------------------------------- lifecycle
+
+    @property
+    def from_block(self) -> int:
+        """First block scanned for events: given, else the registry's ``deployedAt()`` (read once)."""
+        if self._from_block is None:
+            self._from_block = self.deployed_at()
+        return self._from_block
+
+    @from_block.setter
+    def from_block(self, value: int) -> None:
+        self._from_block = value
+
+    @property
+    def chain_id(self) -> int:
+        if self._chain_id is None:
+            self._chain_id = int(self.w3.eth.chain_id)
+        return self._chain_id
 
     @classmethod
     def deploy(cls, w3: Web3, account: LocalAccount, **kwargs: Any) -> Registry:
@@ -107,8 +216,10 @@ class Registry:
         address = tx["contractAddress"]
         if address is None:
             raise ChainError("deployment produced no contract")
-        registry = cls(w3, address, account, from_block=receipt.block_number, **kwargs)
+        kwargs.setdefault("from_block", receipt.block_number)
+        registry = cls(w3, address, account, **kwargs)
         registry._deploy_receipt = receipt
+        _mark_verified(w3, registry.address)
         return registry
 
     @property
@@ -121,19 +232,30 @@ class Registry:
 
     @classmethod
     def at(cls, w3: Web3, address: str, account: LocalAccount | None = None, **kwargs: Any) -> Registry:
-        """A client for an existing registry; checks that a registry is deployed at ``address``."""
+        """A client for an existing registry. The code at ``address`` must be this SDK's registry:
+        keccak256 of its runtime code must equal that of the shipped artifact (NotFoundError when there
+        is no code, VerificationError for any other contract). Checked once per connection and address."""
         try:
             checksum = to_checksum_address(address)
         except ValueError:
             raise ValidationError("address", f"not an address: {address!r}") from None
-        if not w3.eth.get_code(checksum):
-            raise NotFoundError(f"no contract at {checksum} on chain {w3.eth.chain_id}")
-        registry = cls(w3, checksum, account, **kwargs)
-        try:
-            registry.version()
-        except ProvenanceError:
-            raise NotFoundError(f"the contract at {checksum} is not a ProvenanceRegistry") from None
-        return registry
+        if checksum not in _verified_code.get(w3, ()):
+            check_registry_code(w3, checksum)
+            _mark_verified(w3, checksum)
+        return cls(w3, checksum, account, **kwargs)
+
+    # ----------------------------------------------------------------- ids
+
+    def model_id(self, model: str | bytes) -> bytes:
+        """The id of a model given by id, ``OWNER/NAME`` or a bare name (``default_owner``'s)."""
+        return entity_id(self.default_owner, model, "model")
+
+    def datanet_id(self, datanet: str | bytes) -> bytes:
+        """The id of a DataNet given by id, ``OWNER/NAME`` or a bare name (``default_owner``'s)."""
+        return entity_id(self.default_owner, datanet, "datanet")
+
+    def _label(self, ref: str | bytes, entity: bytes) -> str:
+        return ref if isinstance(ref, str) else hexstr(entity)
 
     # ----------------------------------------------------------------- calls
 
@@ -160,42 +282,78 @@ class Registry:
     def version(self) -> str:
         return str(self._call("version")[0])
 
+    def deployed_at(self) -> int:
+        """The block the registry was deployed in (``deployedAt()``)."""
+        return int(self._call("deployedAt")[0])
+
     def record_block(self, record_id: bytes) -> int:
         return int(self._call("recordBlock", record_id)[0])
+
+    def _stored_block(self, record_id: bytes) -> int:
+        """``recordBlock``, cached once non-zero (a record is stored individually at most once)."""
+        block = self._stored.get(record_id)
+        if block is None:
+            block = self.record_block(record_id)
+            if block:
+                self._stored[record_id] = block
+        return block
 
     def anchor_block(self, root: bytes) -> int:
         return int(self._call("anchorBlock", root)[0])
 
+    def verify_anchored(self, root: bytes, record_id: bytes, proof: Sequence[bytes]) -> bool:
+        return bool(self._call("verifyAnchored", root, record_id, list(proof))[0])
+
     def model_owner(self, model: str | bytes) -> str | None:
-        owner = self._call("modelOwner", entity_id(model, "model"))[0]
+        owner = self._call("modelOwner", self.model_id(model))[0]
         return None if int(owner, 16) == 0 else to_checksum_address(owner)
 
     def can_record(self, model: str | bytes, account: str) -> bool:
-        return bool(self._call("canRecord", entity_id(model, "model"), account)[0])
+        return bool(self._call("canRecord", self.model_id(model), account)[0])
 
     def datanet_state(self, datanet: str | bytes) -> tuple[str | None, int]:
-        owner, count = self._call("datanet", entity_id(datanet, "datanet"))
+        owner, count = self._call("datanet", self.datanet_id(datanet))
         return (None if int(owner, 16) == 0 else to_checksum_address(owner)), int(count)
 
     def compute_record_id(self, run: TrainingRun) -> bytes:
         """The id the contract derives (an eth_call; used to cross-check the Python encoding)."""
         return bytes(self._call("computeRecordId", run_tuple(run))[0])
 
+    def compute_entity_id(self, owner: str, name: str) -> bytes:
+        """The id the contract derives for ``owner``'s ``name`` (an eth_call)."""
+        return bytes(self._call("computeEntityId", to_checksum_address(owner), name)[0])
+
+    def domain_separator(self) -> bytes:
+        return bytes(self._call("domainSeparator")[0])
+
+    def record_digest(self, record_id: bytes) -> bytes:
+        """The EIP-712 digest a trainer signs for ``record_id`` (the contract's ``recordDigest``)."""
+        return bytes(self._call("recordDigest", record_id)[0])
+
     # ---------------------------------------------------------------- writes
 
+    def _owner_for_write(self) -> str:
+        if self.signer is None:
+            raise ValidationError("key", "this registry client has no signing account")
+        return self.signer.address
+
     def register_model(self, name: str) -> tuple[bytes, TxResult]:
+        """Register ``name`` under the signing account; returns (model id, tx)."""
+        check_name(name, "name")
         r = self._transact("registerModel", name)
-        return name_id(name), self._result(r)
+        return entity_id(self._owner_for_write(), name), self._result(r)
 
     def authorize_trainer(self, model: str | bytes, trainer: str) -> TxResult:
-        return self._result(self._transact("authorizeTrainer", entity_id(model, "model"), trainer))
+        return self._result(self._transact("authorizeTrainer", self.model_id(model), trainer))
 
     def revoke_trainer(self, model: str | bytes, trainer: str) -> TxResult:
-        return self._result(self._transact("revokeTrainer", entity_id(model, "model"), trainer))
+        return self._result(self._transact("revokeTrainer", self.model_id(model), trainer))
 
     def register_datanet(self, name: str) -> tuple[bytes, TxResult]:
+        """Register ``name`` under the signing account; returns (DataNet id, tx)."""
+        check_name(name, "name")
         r = self._transact("registerDatanet", name)
-        return name_id(name), self._result(r)
+        return entity_id(self._owner_for_write(), name), self._result(r)
 
     def publish_datanet_version(
         self,
@@ -207,14 +365,19 @@ class Registry:
         contributors: Sequence[tuple[str, int]] = (),
     ) -> tuple[int, TxResult]:
         """Publish the next version; returns (version number, tx)."""
-        datanet_id = entity_id(datanet, "datanet")
+        datanet_id = self.datanet_id(datanet)
         contribs = [(to_checksum_address(a), int(s)) for a, s in contributors]
+        if len(contribs) > MAX_CONTRIBUTORS:
+            raise ValidationError("contributors", f"at most {MAX_CONTRIBUTORS} per version, got {len(contribs)}")
+        terms_bytes = canonical_json(terms)
+        if len(terms_bytes) > MAX_TERMS_BYTES:
+            raise ValidationError("terms", f"must be at most {MAX_TERMS_BYTES:,} bytes of canonical JSON")
         r = self._transact(
             "publishDatanetVersion",
             datanet_id,
             bytes32(content_root, "content_root"),
             bytes32(manifest_hash, "manifest_hash"),
-            canonical_json(terms),
+            terms_bytes,
             contribs,
         )
         ev = self.abi.events["DatanetVersionPublished"]
@@ -223,38 +386,203 @@ class Registry:
                 return int(ev.decode(log["topics"], log["data"])["version"]), self._result(r)
         raise ChainError("publish transaction emitted no DatanetVersionPublished event")
 
+    def retract_datanet_version(
+        self, datanet: str | bytes, version: int, *, reason: int | str, note: str = ""
+    ) -> TxResult:
+        """Retract a published version of one of the signer's DataNets (append-only: it stays readable).
+        ``reason``: 1 pii, 2 licence, 3 corrupt, 4 superseded, 5 other (a code or its name)."""
+        return self._result(
+            self._transact(
+                "retractDatanetVersion", self.datanet_id(datanet), int(version), _reason(reason), _note(note)
+            )
+        )
+
+    def retract_model_version(self, model: str | bytes, version: str, *, reason: int | str, note: str = "") -> TxResult:
+        """Retract a version of one of the signer's models (its records stay readable)."""
+        if not version or len(version.encode("utf-8")) > MAX_MODEL_VERSION_BYTES:
+            raise ValidationError("version", f"must be 1..{MAX_MODEL_VERSION_BYTES} bytes")
+        return self._result(
+            self._transact("retractModelVersion", self.model_id(model), version, _reason(reason), _note(note))
+        )
+
+    # ---------------------------------------------------------- run writes
+
+    def logged_ids(self, record_ids: Iterable[bytes]) -> set[bytes]:
+        """The ids among ``record_ids`` that already have a RunRecorded event (recorded individually
+        or anchored), found by their indexed recordId topic (one eth_getLogs per 500 ids)."""
+        ids = list(dict.fromkeys(bytes(r) for r in record_ids))
+        found: set[bytes] = set()
+        for i in range(0, len(ids), _ID_CHUNK):
+            chunk = ids[i : i + _ID_CHUNK]
+            for raw in self.logs("RunRecorded", None, None, chunk, page=LOOKUP_PAGE_SIZE):
+                found.add(bytes(raw.args["recordId"]))
+        return found
+
+    def _logged_bytes_match(self, record_id: bytes, encoded: bytes) -> bool:
+        raws = self.logs("RunRecorded", None, None, record_id, page=LOOKUP_PAGE_SIZE)
+        return any(bytes(r.args["record"]) == encoded and keccak(encoded) == record_id for r in raws)
+
+    def anchor_proofs(self, parents: Iterable[bytes], *, exclude: Iterable[bytes] = ()) -> list[AnchorProof]:
+        """AnchorProofs for the ``parents`` that are anchored and not recorded individually
+        (``recordBlock == 0``), leaving out those in ``exclude`` (runs of the same transaction). Each
+        parent's earliest anchored RunRecorded event is found by its recordId topic; its batch is
+        rebuilt from the transaction's receipt and the proof checked against the stored root. A parent
+        with no event gets no proof (the registry then reverts UnknownParent)."""
+        skip = {bytes(x) for x in exclude}
+        wanted = [p for p in dict.fromkeys(bytes(x) for x in parents) if p not in skip]
+        need = [p for p in wanted if self._stored_block(p) == 0]
+        if not need:
+            return []
+        by_id: dict[bytes, list[RawLog]] = {}
+        for i in range(0, len(need), _ID_CHUNK):
+            for raw in self.logs("RunRecorded", None, None, need[i : i + _ID_CHUNK], page=LOOKUP_PAGE_SIZE):
+                by_id.setdefault(bytes(raw.args["recordId"]), []).append(raw)
+        proofs: list[AnchorProof] = []
+        for p in need:
+            for raw in sorted(by_id.get(p, ()), key=lambda r: (r.block_number, r.log_index)):
+                try:
+                    root, proof = self._anchor_proof(raw, p)
+                except VerificationError:
+                    continue
+                proofs.append(AnchorProof(record_id=p, root=root, proof=proof))
+                break
+        return proofs
+
     def record_run(self, run: TrainingRun) -> RecordResult:
-        """Record one run. Idempotent: an already-recorded run returns its id and no transaction."""
-        rid = keccak(encode_run(run))
-        if self.record_block(rid):
+        """Record one run (with AnchorProofs for its anchored parents). Never sends a run that already
+        has a RunRecorded event: it returns its id and no transaction. Losing a race to another sender
+        of the same run (AlreadyRecorded) is success when the logged bytes are this run's."""
+        encoded = encode_run(run)
+        rid = keccak(encoded)
+        if self.logged_ids([rid]):
             return RecordResult(record_id=rid, tx=None, already_recorded=True)
-        r = self._transact("recordRun", run_tuple(run))
+        proofs = self.anchor_proofs(run.parents)
+        try:
+            r = self._transact("recordRun", run_tuple(run), [p.as_tuple() for p in proofs])
+        except ContractRevertError as exc:
+            if exc.name == "AlreadyRecorded" and self._logged_bytes_match(rid, encoded):
+                return RecordResult(record_id=rid, tx=None, already_recorded=True)
+            raise
         return RecordResult(record_id=rid, tx=self._result(r), already_recorded=False)
 
-    def record_runs(self, runs: Sequence[TrainingRun]) -> tuple[list[RecordResult], TxResult | None]:
-        """Record a batch in one transaction, skipping runs already recorded (idempotent)."""
+    def _fresh(self, runs: Sequence[TrainingRun]) -> tuple[list[bytes], list[tuple[bytes, TrainingRun]]]:
+        """(id of each run, the runs to send: not yet logged, first of each id, in order)."""
         ids = [keccak(encode_run(r)) for r in runs]
-        fresh = [(i, r) for i, r in zip(ids, runs, strict=True) if not self.record_block(i)]
+        logged = self.logged_ids(ids)
         first: dict[bytes, TrainingRun] = {}
-        for i, r in fresh:
-            first.setdefault(i, r)
-        unique = list(first.items())
-        tx = self._result(self._transact("recordRuns", [run_tuple(r) for _, r in unique])) if unique else None
-        fresh_ids = {i for i, _ in unique}
-        results = [
-            RecordResult(record_id=i, tx=tx if i in fresh_ids else None, already_recorded=i not in fresh_ids)
-            for i in ids
-        ]
-        return results, tx
+        for i, r in zip(ids, runs, strict=True):
+            if i not in logged:
+                first.setdefault(i, r)
+        if len(first) > MAX_BATCH_RUNS:
+            raise ValidationError(
+                "runs", f"at most {MAX_BATCH_RUNS} per batch, got {len(first)} (use chain.bulk.BulkSender)"
+            )
+        return ids, list(first.items())
 
-    def anchor_runs(self, runs: Sequence[TrainingRun]) -> tuple[bytes, TxResult]:
-        """Anchor a batch under one Merkle root (one storage slot for the batch)."""
-        r = self._transact("anchorRuns", [run_tuple(x) for x in runs])
+    def _send_batch(
+        self, fn: str, runs: Sequence[TrainingRun], extra: Callable[[list[bytes]], tuple[Any, ...]] | None = None
+    ) -> BatchResult:
+        """Send ``runs`` with ``fn`` (skipping those already logged), retrying after a lost race."""
+        ids, fresh = self._fresh(runs)
+        for _attempt in range(3):
+            if not fresh:
+                return BatchResult(
+                    results=tuple(RecordResult(record_id=i, tx=None, already_recorded=True) for i in ids), tx=None
+                )
+            sent = [i for i, _ in fresh]
+            proofs = self.anchor_proofs((p for _, r in fresh for p in r.parents), exclude=sent)
+            args: tuple[Any, ...] = ([run_tuple(r) for _, r in fresh], [p.as_tuple() for p in proofs])
+            if extra is not None:
+                args += extra(sent)
+            try:
+                receipt = self._transact(fn, *args)
+            except ContractRevertError as exc:
+                if exc.name != "AlreadyRecorded":
+                    raise
+                logged = self.logged_ids(sent)  # another sender won a race for some of them
+                if not logged:
+                    raise
+                fresh = [(i, r) for i, r in fresh if i not in logged]
+                continue
+            tx = self._result(receipt)
+            root = self._anchored_root(receipt) if fn.startswith("anchor") else None
+            sent_set = set(sent)
+            results = tuple(
+                RecordResult(record_id=i, tx=tx if i in sent_set else None, already_recorded=i not in sent_set)
+                for i in ids
+            )
+            return BatchResult(results=results, tx=tx, root=root)
+        raise ChainError("the batch kept losing races to other senders of the same runs: try again")
+
+    def _anchored_root(self, receipt: Receipt) -> bytes:
         ev = self.abi.events["RunsAnchored"]
-        for log in r.logs:
+        for log in receipt.logs:
             if bytes(log["topics"][0]) == ev.topic0:
-                return bytes(ev.decode(log["topics"], log["data"])["root"]), self._result(r)
+                return bytes(ev.decode(log["topics"], log["data"])["root"])
         raise ChainError("anchor transaction emitted no RunsAnchored event")
+
+    def record_runs(self, runs: Sequence[TrainingRun]) -> BatchResult:
+        """Record a batch in one transaction (one slot per run), skipping runs already recorded."""
+        return self._send_batch("recordRuns", runs)
+
+    def anchor_runs(self, runs: Sequence[TrainingRun]) -> BatchResult:
+        """Anchor a batch under one Merkle root (one storage slot for the batch), skipping runs that
+        already have a RunRecorded event; ``root`` is None when nothing was left to send."""
+        return self._send_batch("anchorRuns", runs)
+
+    # -------------------------------------------------------- signed records
+
+    def sign_run(self, run: TrainingRun, account: LocalAccount) -> SignedRun:
+        """``account``'s EIP-712 signature of ``run`` for this registry (any funded account may then
+        submit it with :meth:`submit_signed`; ``account`` becomes the run's recorder)."""
+        return sign_run(run, account, chain_id=self.chain_id, registry=self.address)
+
+    def _check_signed(self, signed: Sequence[SignedRun]) -> None:
+        for i, s in enumerate(signed):
+            if s.chain_id != self.chain_id or s.registry != self.address:
+                raise ValidationError(
+                    f"signed[{i}]", f"is signed for registry {s.registry} on chain {s.chain_id}, not this one"
+                )
+
+    def submit_signed(
+        self, signed: SignedRun | Sequence[SignedRun], *, anchored: bool = False
+    ) -> RecordResult | BatchResult:
+        """Submit signed runs from this client's (funded) account: one run -> ``recordRunSigned``
+        (a :class:`RecordResult`), several -> ``recordRunsSigned`` or, with ``anchored``,
+        ``anchorRunsSigned`` (a :class:`BatchResult`). Runs already recorded are skipped."""
+        if isinstance(signed, SignedRun):
+            self._check_signed([signed])
+            if anchored:
+                batch = self.submit_signed([signed], anchored=True)
+                assert isinstance(batch, BatchResult)
+                return batch.results[0]
+            encoded = encode_run(signed.run)
+            if self.logged_ids([signed.record_id]):
+                return RecordResult(record_id=signed.record_id, tx=None, already_recorded=True)
+            proofs = self.anchor_proofs(signed.run.parents)
+            try:
+                r = self._transact(
+                    "recordRunSigned",
+                    run_tuple(signed.run),
+                    [p.as_tuple() for p in proofs],
+                    signed.signer,
+                    signed.signature,
+                )
+            except ContractRevertError as exc:
+                if exc.name == "AlreadyRecorded" and self._logged_bytes_match(signed.record_id, encoded):
+                    return RecordResult(record_id=signed.record_id, tx=None, already_recorded=True)
+                raise
+            return RecordResult(record_id=signed.record_id, tx=self._result(r), already_recorded=False)
+        items = list(signed)
+        self._check_signed(items)
+        by_id = {s.record_id: s for s in items}
+
+        def signatures(sent: list[bytes]) -> tuple[Any, ...]:
+            return ([by_id[i].signer for i in sent], [by_id[i].signature for i in sent])
+
+        return self._send_batch(
+            "anchorRunsSigned" if anchored else "recordRunsSigned", [s.run for s in items], signatures
+        )
 
     # ----------------------------------------------------------------- reads
 
@@ -265,8 +593,10 @@ class Registry:
         from_block: int | None = None,
         to_block: int | None = None,
         progress: Progress | None = None,
+        page: int | None = None,
     ) -> list[RawLog]:
-        """All logs of ``event`` matching the indexed ``topics`` (None = any), paged by block range."""
+        """All logs of ``event`` matching the indexed ``topics`` (None = any), paged by block range
+        (``page`` blocks at most per eth_getLogs, default ``page_size``)."""
         ev = self.abi.events[event]
         start = self.from_block if from_block is None else from_block
         end = self.w3.eth.block_number if to_block is None else to_block
@@ -277,7 +607,7 @@ class Registry:
             topic_filter.pop()
         out: list[RawLog] = []
         total = max(end - start + 1, 1)
-        for _lo, hi, raw in self.log_pages(topic_filter, start, end):
+        for _lo, hi, raw in self.log_pages(topic_filter, start, end, page=page):
             for log in raw:
                 args = ev.decode(list(log["topics"]), bytes(log["data"]))
                 out.append(
@@ -288,7 +618,7 @@ class Registry:
         return out
 
     def log_pages(
-        self, topics: list[Any], start: int, end: int, *, max_logs: int | None = None
+        self, topics: list[Any], start: int, end: int, *, max_logs: int | None = None, page: int | None = None
     ) -> Iterator[tuple[int, int, list[Any]]]:
         """``(lo, hi, logs)`` pages of this registry's raw logs matching ``topics`` (an eth_getLogs
         topic filter of 0x hex strings) covering blocks ``start..end``, one eth_getLogs each. Each
@@ -300,7 +630,8 @@ class Registry:
         ``max_logs`` is given, to about ``max_logs`` results at the density just seen; the first page
         is then a single block, so that a dense chain never answers with millions of logs at once).
         """
-        size = self.page_size if max_logs is None else 1
+        cap = self.page_size if page is None else max(page, 1)
+        size = cap if max_logs is None else 1
         lo = start
         while lo <= end:
             hi = min(lo + size - 1, end)
@@ -316,7 +647,7 @@ class Registry:
                 ) from None
             yield lo, hi, raw
             span = hi - lo + 1
-            size = min(self.page_size, max(size, span) * 2)
+            size = min(cap, max(size, span) * 2)
             if max_logs is not None and len(raw) > 0:
                 size = max(1, min(size, span * max_logs // len(raw)))
             lo = hi + 1
@@ -355,26 +686,22 @@ class Registry:
     # -------------------------------------------------------- typed entries
 
     def recorded(self, raw: RawLog, *, verify: bool = True) -> RecordedRun:
-        """The verified :class:`RecordedRun` of a ``RunRecorded`` log read by :meth:`logs`.
+        """The verified :class:`RecordedRun` of one ``RunRecorded`` log read by :meth:`logs` (one
+        occurrence: its ``repeats`` are empty; :meth:`get_run` and the other readers merge them).
 
         The logged bytes must hash to the record id, decode canonically and agree with the event
-        topics (:func:`~provenance_ledger.core.verify.check_record`); with ``verify`` the record must
-        also be stored on chain at the logged block, or be proven in a batch anchored on chain.
-        Raises VerificationError otherwise."""
+        topics (:func:`~provenance_ledger.core.verify.check_record`); with ``verify`` the occurrence's
+        inclusion must also check out: stored on chain at the logged block (recorded individually), or
+        proven in the batch its transaction anchored under a stored root. A repeat checks out like any
+        other occurrence (an anchored run recorded individually later is stored at the later block;
+        its anchored event is proved against its root). Raises VerificationError otherwise."""
         a = raw.args
         record = bytes(a["record"])
         rid = bytes(a["recordId"])
-        run = check_record(rid, record, model_id=bytes(a["modelId"]), version_key=bytes(a["modelVersionKey"]))
-        root: bytes | None = None
-        proof: tuple[bytes, ...] = ()
-        if verify:
-            block = self.record_block(rid)
-            if block == 0:
-                root, proof = self._anchor_proof(raw, rid)
-            elif block != raw.block_number:
-                raise VerificationError(
-                    f"record {hexstr(rid)}: stored block {block} != logged block {raw.block_number}"
-                )
+        run = check_record(
+            rid, record, model_id=bytes(a["modelId"]), version_key=bytes(a["modelVersionKey"]), block=raw.block_number
+        )
+        root, proof = self._inclusion(raw, rid) if verify else (None, ())
         return RecordedRun(
             record_id=rid,
             run=run,
@@ -388,6 +715,80 @@ class Registry:
         )
 
     _recorded = recorded  # the tests' name for it
+
+    def _inclusion(self, raw: RawLog, rid: bytes) -> tuple[bytes | None, tuple[bytes, ...]]:
+        """(anchor root, proof) of one occurrence: (None, ()) when it is the individually stored one."""
+        stored = self._stored_block(rid)
+        if stored == raw.block_number:
+            return None, ()
+        try:
+            root, proof = self._anchor_proof(raw, rid)
+        except VerificationError as exc:
+            where = f"stored at block {stored}" if stored else "not stored individually"
+            raise VerificationError(f"{exc} (logged at block {raw.block_number}; {where})") from None
+        return root, proof
+
+    def _occurrences(self, raws: Iterable[RawLog]) -> list[RecordedRun]:
+        """One verified record per id from its RunRecorded logs: the earliest (block, log index) whose
+        inclusion checks out is authoritative; every later one that checks out is a repeat. Bytes
+        that do not hash to their id or disagree with their topics fail the whole read; an occurrence
+        whose inclusion does not check out is passed over (VerificationError if none does)."""
+        groups: dict[bytes, list[RawLog]] = {}
+        for raw in raws:
+            groups.setdefault(bytes(raw.args["recordId"]), []).append(raw)
+        out: list[RecordedRun] = []
+        for rid, group in groups.items():
+            group.sort(key=lambda r: (r.block_number, r.log_index))
+            found: list[RecordedRun] = []
+            failures: list[VerificationError] = []
+            first: RecordedRun | None = None
+            for raw in group:
+                if first is None:
+                    rec = self.recorded(raw, verify=False)
+                else:
+                    self._check_repeat(raw, first)
+                    rec = None
+                try:
+                    root, proof = self._inclusion(raw, rid)
+                except VerificationError as exc:
+                    failures.append(exc)
+                    continue
+                if first is None:
+                    assert rec is not None
+                    first = replace(rec, anchor_root=root, anchor_proof=proof)
+                    found.append(first)
+                else:
+                    found.append(
+                        replace(
+                            first,
+                            recorder=to_checksum_address(raw.args["recorder"]),
+                            block_number=raw.block_number,
+                            tx_hash=raw.tx_hash,
+                            log_index=raw.log_index,
+                            anchor_root=root,
+                            anchor_proof=proof,
+                        )
+                    )
+            if not found:
+                raise failures[0]
+            out.extend(merge_repeats(found))
+        out.sort(key=lambda r: r.position)
+        return out
+
+    @staticmethod
+    def _check_repeat(raw: RawLog, first: RecordedRun) -> None:
+        """A later log of a record already read: its bytes must be the same record's (same id, so the
+        same bytes when they hash to it) and its topics the same."""
+        a = raw.args
+        record = bytes(a["record"])
+        if keccak(record) != first.record_id or record != first.record:
+            raise VerificationError(
+                f"record {hexstr(first.record_id)}: logged bytes do not hash to its id (block {raw.block_number})"
+            )
+        if bytes(a["modelId"]) != first.run.model_id or bytes(a["modelVersionKey"]) != model_version_key(
+            first.run.model_id, first.run.model_version
+        ):
+            raise VerificationError(f"record {hexstr(first.record_id)}: event topics disagree with the record")
 
     def _anchor_proof(self, raw: RawLog, rid: bytes) -> tuple[bytes, tuple[bytes, ...]]:
         """Rebuild the anchored batch of ``raw``'s transaction and prove ``rid`` against its stored root."""
@@ -406,6 +807,8 @@ class Registry:
                 levels = self._trees.get((raw.tx_hash, log_index))
                 if levels is None:  # one tree per batch, however many of its records are read
                     count = int(anc_ev.decode(topics, data)["count"])
+                    if not 1 <= count <= len(batch):
+                        raise VerificationError(f"record {hexstr(rid)}: batch does not rebuild its anchored root")
                     levels = self._trees[(raw.tx_hash, log_index)] = merkle_levels_of_ids(batch[-count:])
                 root = levels[-1][0]
                 if root != topics[1]:
@@ -439,57 +842,70 @@ class Registry:
             self._receipts[tx_hash] = cached
         return cached
 
+    # ------------------------------------------------------------- run reads
+
     def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
-        """Every run that produced ``model@version`` (verified)."""
-        mid = entity_id(model, "model")
+        """Every run that produced ``model@version`` (verified; repeats merged)."""
+        mid = self.model_id(model)
         return self._unique(self.logs("RunRecorded", mid, model_version_key(mid, version)))
 
     def runs_of_model(self, model: str | bytes) -> list[RecordedRun]:
-        return self._unique(self.logs("RunRecorded", entity_id(model, "model")))
+        return self._unique(self.logs("RunRecorded", self.model_id(model)))
 
     def all_runs(self, progress: Progress | None = None) -> list[RecordedRun]:
         return self._unique(self.logs("RunRecorded", progress=progress))
 
     def _unique(self, raws: Iterable[RawLog]) -> list[RecordedRun]:
-        """First occurrence wins (an anchored run may be logged twice; it is the same record)."""
-        out: dict[bytes, RecordedRun] = {}
-        for raw in raws:
-            rid = bytes(raw.args["recordId"])
-            if rid not in out:
-                out[rid] = self.recorded(raw)
-        return list(out.values())
+        """One verified record per id (see :meth:`_occurrences`), cached for :meth:`get_run`."""
+        out = self._occurrences(raws)
+        for rec in out:
+            self._runs[rec.record_id] = rec
+        return out
 
     def get_run(self, record_id: bytes) -> RecordedRun:
-        """The verified record with this id (found via its stored block when recorded individually)."""
-        cached = self._runs.get(record_id)
+        """The verified record with this id, with every repeat of it (all its RunRecorded logs are
+        read by the recordId topic, so an anchored run recorded again later is one record)."""
+        rid = bytes32(record_id, "record_id")
+        cached = self._runs.get(rid)
         if cached is not None:
             return cached
-        block = self.record_block(record_id)
-        raws = (
-            self.logs("RunRecorded", None, None, record_id, from_block=block, to_block=block)
-            if block
-            else self.logs("RunRecorded", None, None, record_id)
-        )
+        raws = self.logs("RunRecorded", None, None, rid, page=LOOKUP_PAGE_SIZE)
         if not raws:
-            raise NotFoundError(f"no record {hexstr(record_id)} on this registry")
-        self._runs[record_id] = self.recorded(raws[0])
-        return self._runs[record_id]
+            raise NotFoundError(f"no record {hexstr(rid)} on this registry")
+        return self._unique(raws)[0]
 
-    def get_runs(self, record_ids: Sequence[bytes], *, chunk: int = 500) -> dict[bytes, RecordedRun]:
+    def get_runs(self, record_ids: Sequence[bytes], *, chunk: int = _ID_CHUNK) -> dict[bytes, RecordedRun]:
         """Many verified records at once: one eth_getLogs per ``chunk`` ids (topic OR-filter)."""
         missing = [r for r in dict.fromkeys(record_ids) if r not in self._runs]
         for i in range(0, len(missing), chunk):
-            for raw in self.logs("RunRecorded", None, None, missing[i : i + chunk]):
-                rid = bytes(raw.args["recordId"])
-                if rid not in self._runs:
-                    self._runs[rid] = self.recorded(raw)
+            self._unique(self.logs("RunRecorded", None, None, missing[i : i + chunk], page=LOOKUP_PAGE_SIZE))
         absent = [r for r in record_ids if r not in self._runs]
         if absent:
             raise NotFoundError(f"no record {hexstr(absent[0])} on this registry")
         return {r: self._runs[r] for r in record_ids}
 
-    def children_of_many(self, record_ids: Sequence[bytes], *, chunk: int = 500) -> dict[bytes, list[bytes]]:
-        """Children (fine-tunes) of many records at once."""
+    def verify_runs(
+        self, model: str | bytes | None = None, progress: Progress | None = None
+    ) -> list[tuple[bytes, RecordedRun | None, str | None]]:
+        """Check every record (or one model's): (record id, the record or None, the problem or None)
+        per record id, repeats merged into their record (a repeat is not a failure)."""
+        raws = self.logs("RunRecorded", *((self.model_id(model),) if model is not None else ()), progress=progress)
+        groups: dict[bytes, list[RawLog]] = {}
+        for raw in raws:
+            groups.setdefault(bytes(raw.args["recordId"]), []).append(raw)
+        out: list[tuple[bytes, RecordedRun | None, str | None]] = []
+        for rid, group in groups.items():
+            try:
+                rec = self._occurrences(group)[0]
+            except VerificationError as exc:
+                out.append((rid, None, str(exc)))
+                continue
+            self._runs[rid] = rec
+            out.append((rid, rec, None))
+        return out
+
+    def children_of_many(self, record_ids: Sequence[bytes], *, chunk: int = _ID_CHUNK) -> dict[bytes, list[bytes]]:
+        """Children (runs that name them as parents) of many records at once (each child once)."""
         out: dict[bytes, list[bytes]] = {r: [] for r in record_ids}
         ids = list(out)
         for i in range(0, len(ids), chunk):
@@ -501,11 +917,11 @@ class Registry:
         return out
 
     def children_of(self, record_id: bytes) -> list[bytes]:
-        """Record ids of runs that fine-tuned the model produced by ``record_id``."""
+        """Record ids of runs that name ``record_id`` as a parent (each once, repeats merged)."""
         return list(dict.fromkeys(bytes(r.args["recordId"]) for r in self.logs("ParentUsed", record_id)))
 
     def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
-        """(record id, DataNet version) of every run that trained on ``datanet``."""
+        """(record id, DataNet version) of every run that trained on ``datanet`` (each once)."""
         return list(
             dict.fromkeys((bytes(r.args["recordId"]), int(r.args["version"])) for r in self.datanet_uses(datanet))
         )
@@ -513,60 +929,96 @@ class Registry:
     def lineage(self, model: str | bytes, version: str) -> Lineage:
         """The verified lineage of ``model@version``."""
         info = self.model_info(model)  # NotFoundError names an unregistered model
-        self._names[info.model_id] = info.name
         return build_lineage(self, info.model_id, version)
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
-        """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
-        did = entity_id(datanet, "datanet")
-        if not self.logs("DatanetRegistered", did):
-            raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} is not registered")
+        """Every model version that used ``datanet`` (or one version of it), through its descendants too."""
+        did = self.datanet_id(datanet)
+        if self._datanet_entry(did) is None:
+            raise NotFoundError(f"DataNet {self._label(datanet, did)} is not registered")
         return models_trained_on(self, did, version)
 
     def datanet_uses(self, datanet: str | bytes) -> list[RawLog]:
         """DatanetUsed logs of a DataNet (every run that trained on any of its versions)."""
-        return self.logs("DatanetUsed", entity_id(datanet, "datanet"))
+        return self.logs("DatanetUsed", self.datanet_id(datanet))
+
+    # ------------------------------------------------------ models, datanets
+
+    def _model_entry(self, model_id: bytes) -> ModelInfo | None:
+        if model_id not in self._models:
+            raws = self.logs("ModelRegistered", model_id, page=LOOKUP_PAGE_SIZE)
+            if raws:
+                a = raws[0].args
+                self._models[model_id] = ModelInfo(
+                    model_id=model_id,
+                    name=a["name"],
+                    owner=to_checksum_address(a["owner"]),
+                    block_number=raws[0].block_number,
+                )
+            else:
+                self._models[model_id] = None
+        return self._models[model_id]
 
     def model_info(self, model: str | bytes) -> ModelInfo:
-        mid = entity_id(model, "model")
-        raws = self.logs("ModelRegistered", mid)
-        if not raws:
-            raise NotFoundError(f"model {model if isinstance(model, str) else hexstr(mid)} is not registered")
-        a = raws[0].args
-        return ModelInfo(
-            model_id=mid, name=a["name"], owner=to_checksum_address(a["owner"]), block_number=raws[0].block_number
-        )
+        mid = self.model_id(model)
+        info = self._model_entry(mid)
+        if info is None:
+            raise NotFoundError(f"model {self._label(model, mid)} is not registered")
+        return info
+
+    def _prefetch_models(self) -> None:
+        for raw in self.logs("ModelRegistered"):
+            mid = bytes(raw.args["modelId"])
+            if self._models.get(mid) is None:
+                self._models[mid] = ModelInfo(
+                    model_id=mid,
+                    name=raw.args["name"],
+                    owner=to_checksum_address(raw.args["owner"]),
+                    block_number=raw.block_number,
+                )
 
     def model_name(self, model_id: bytes) -> str:
-        if model_id not in self._names:
+        if model_id not in self._models:
             self._name_misses += 1
             if self._name_misses == 8:  # many names wanted (a reverse query): read every model once
-                for raw in self.logs("ModelRegistered"):
-                    self._names.setdefault(bytes(raw.args["modelId"]), raw.args["name"])
-            if model_id not in self._names:
-                try:
-                    self._names[model_id] = self.model_info(model_id).name
-                except NotFoundError:
-                    self._names[model_id] = hexstr(model_id)
-        return self._names[model_id]
+                self._prefetch_models()
+        info = self._model_entry(model_id)
+        return hexstr(model_id) if info is None else info.name
+
+    def model_owner_of(self, model_id: bytes) -> str | None:
+        """The owner who registered ``model_id`` (from its ModelRegistered event), None if unregistered."""
+        info = self._model_entry(bytes(model_id))
+        return None if info is None else info.owner
+
+    def _datanet_entry(self, datanet_id: bytes) -> tuple[str, str] | None:
+        """(name, owner) of a registered DataNet, from its DatanetRegistered event."""
+        if datanet_id not in self._datanets:
+            raws = self.logs("DatanetRegistered", datanet_id, page=LOOKUP_PAGE_SIZE)
+            self._datanets[datanet_id] = (
+                (raws[0].args["name"], to_checksum_address(raws[0].args["owner"])) if raws else None
+            )
+        return self._datanets[datanet_id]
 
     def datanet_name(self, datanet_id: bytes) -> str:
-        if datanet_id not in self._names:
-            raws = self.logs("DatanetRegistered", datanet_id)
-            self._names[datanet_id] = raws[0].args["name"] if raws else hexstr(datanet_id)
-        return self._names[datanet_id]
+        entry = self._datanet_entry(bytes(datanet_id))
+        return hexstr(datanet_id) if entry is None else entry[0]
+
+    def datanet_owner(self, datanet: str | bytes) -> str | None:
+        entry = self._datanet_entry(self.datanet_id(datanet))
+        return None if entry is None else entry[1]
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
         """Every published version of a DataNet, from its logs."""
-        did = entity_id(datanet, "datanet")
-        name = self.datanet_name(did)
+        did = self.datanet_id(datanet)
+        entry = self._datanet_entry(did)
+        name, owner = entry if entry is not None else (hexstr(did), None)
         out = []
         for raw in self.logs("DatanetVersionPublished", did):
             a = raw.args
             terms_bytes = bytes(a["terms"])
             try:
                 terms = json.loads(terms_bytes)
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 terms = None
             out.append(
                 DatanetVersionInfo(
@@ -579,17 +1031,84 @@ class Registry:
                     terms_bytes=terms_bytes,
                     contributors=tuple((to_checksum_address(c[0]), int(c[1])) for c in a["contributors"]),
                     block_number=raw.block_number,
+                    owner=owner,
                 )
             )
         return out
 
     def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
-        did = entity_id(datanet, "datanet")
+        did = self.datanet_id(datanet)
         if (did, version) not in self._versions:
             for v in self.datanet_versions(did):
                 self._versions[(did, v.version)] = v
         if (did, version) in self._versions:
             return self._versions[(did, version)]
-        raise NotFoundError(
-            f"DataNet {datanet if isinstance(datanet, str) else hexstr(datanet)} has no version {version}"
+        raise NotFoundError(f"DataNet {self._label(datanet, did)} has no version {version}")
+
+    # ------------------------------------------------------------ retractions
+
+    def datanet_retractions(
+        self, datanet: str | bytes | None = None, version: int | None = None
+    ) -> list[DatanetRetraction]:
+        """DatanetVersionRetracted events (of one DataNet, or one version of it), in chain order."""
+        topic = None if datanet is None else self.datanet_id(datanet)
+        out = []
+        for raw in self.logs("DatanetVersionRetracted", topic):
+            a = raw.args
+            if version is not None and int(a["version"]) != version:
+                continue
+            out.append(
+                DatanetRetraction(
+                    datanet_id=bytes(a["datanetId"]),
+                    owner=to_checksum_address(a["owner"]),
+                    version=int(a["version"]),
+                    reason=int(a["reason"]),
+                    note=str(a["note"]),
+                    block_number=raw.block_number,
+                    tx_hash=raw.tx_hash,
+                    log_index=raw.log_index,
+                )
+            )
+        return out
+
+    def model_retractions(self, model: str | bytes | None = None, version: str | None = None) -> list[ModelRetraction]:
+        """ModelVersionRetracted events (of one model, or one version of it), in chain order."""
+        topics: list[bytes | None] = []
+        if model is not None:
+            mid = self.model_id(model)
+            topics = [mid, None if version is None else model_version_key(mid, version)]
+        out = []
+        for raw in self.logs("ModelVersionRetracted", *topics):
+            a = raw.args
+            out.append(
+                ModelRetraction(
+                    model_id=bytes(a["modelId"]),
+                    model_version_key=bytes(a["modelVersionKey"]),
+                    owner=to_checksum_address(a["owner"]),
+                    model_version=str(a["modelVersion"]),
+                    reason=int(a["reason"]),
+                    note=str(a["note"]),
+                    block_number=raw.block_number,
+                    tx_hash=raw.tx_hash,
+                    log_index=raw.log_index,
+                )
+            )
+        return out
+
+
+def check_registry_code(w3: Web3, address: str) -> None:
+    """Raise unless the runtime code at ``address`` is this SDK's ProvenanceRegistry v2 (one eth_getCode)."""
+    code = bytes(w3.eth.get_code(to_checksum_address(address)))
+    if not code:
+        raise NotFoundError(f"no contract at {address} on chain {w3.eth.chain_id}")
+    got, want = keccak(code), registry_abi().code_hash
+    if got != want:
+        raise VerificationError(
+            f"the contract at {address} is not a ProvenanceRegistry v2: code hash {hexstr(got)} differs "
+            f"from the shipped artifact's {hexstr(want)}"
         )
+
+
+def _mark_verified(w3: Web3, address: str) -> None:
+    with contextlib.suppress(TypeError):  # a connection that cannot be weakly referenced: checked every time
+        _verified_code.setdefault(w3, set()).add(address)

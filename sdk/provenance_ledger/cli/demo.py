@@ -18,7 +18,7 @@ from rich.panel import Panel
 from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
 from provenance_ledger.core.attribution import attribution, split
-from provenance_ledger.core.canonical import encode_run, name_id
+from provenance_ledger.core.canonical import encode_run, entity_id
 from provenance_ledger.core.licensing import check_use
 from provenance_ledger.core.records import CodeRef, DatanetUse, Partition, PreprocessingStep, TrainingRun
 from provenance_ledger.local.fingerprint import fingerprint
@@ -115,7 +115,7 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     registry.authorize_trainer("acme-base", trainer.address)
     registry.authorize_trainer("acme-support", trainer.address)
     say(f"Registered models acme-base and acme-support; authorised trainer {trainer.address}")
-    pipeline = Registry(w3, registry.address, trainer, from_block=registry.from_block)
+    pipeline = Registry(w3, registry.address, trainer, from_block=registry.from_block, default_owner=owner.address)
 
     base_run = TrainingRun(
         model_id=base_id,
@@ -123,10 +123,16 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
         weights_digest=fingerprint(_weights(root, "acme-base", rng)).root,
         datanets=(
             DatanetUse(
-                datanet_id=name_id("openwiki-en"), version=2, weight_ppm=700_000, partition=Partition(split="train")
+                datanet_id=entity_id(owner.address, "openwiki-en"),
+                version=2,
+                weight_ppm=700_000,
+                partition=Partition(split="train"),
             ),
             DatanetUse(
-                datanet_id=name_id("support-tickets"), version=1, weight_ppm=300_000, partition=Partition(split="train")
+                datanet_id=entity_id(owner.address, "support-tickets"),
+                version=1,
+                weight_ppm=300_000,
+                partition=Partition(split="train"),
             ),
         ),
         preprocessing=(PreprocessingStep(op="dedupe", params={"method": "exact-sha256"}),),
@@ -149,7 +155,7 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
         parents=(r1.record_id,),
         datanets=(
             DatanetUse(
-                datanet_id=name_id("support-tickets"),
+                datanet_id=entity_id(owner.address, "support-tickets"),
                 version=2,
                 weight_ppm=1_000_000,
                 partition=Partition(split="train", selector="tickets/*.jsonl", fraction_ppm=800_000, seed=7),
@@ -184,7 +190,7 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
             "Q1: what exactly did acme-support@1.1 train on?  (rebuilt from event logs alone, every record re-hashed)"
         )
     )
-    auditor = Registry(w3, registry.address, from_block=registry.from_block)
+    auditor = Registry(w3, registry.address, from_block=registry.from_block, default_owner=owner.address)
     lineage = auditor.lineage("acme-support", "1.1")
     say(render.lineage_table(lineage))
     say(render.lineage_tree(lineage))

@@ -1,21 +1,33 @@
 """Canonical bytes and ids: exactly what the registry contract derives. Pure: no I/O, no web3.
 
-- details  -> RFC 8785 JSON bytes (``rfc8785``)
+- details  -> RFC 8785 JSON bytes (``rfc8785``), valid against the details schema v2 (:mod:`.schema`)
 - record   -> ``abi.encode(TrainingRun)`` bytes; record id = keccak256 of them
-- names    -> model / DataNet id = keccak256(utf-8 name)
+- names    -> model / DataNet id = keccak256(abi.encode(address owner, string name)) (owner-scoped)
 - versions -> model version key = keccak256(abi.encode(modelId, version))
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 import rfc8785
 
 from provenance_ledger.core.hashing import keccak
-from provenance_ledger.core.records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
+from provenance_ledger.core.records import (
+    MAX_DETAILS_BYTES,
+    MAX_NAME_BYTES,
+    DatanetUse,
+    Json,
+    Partition,
+    TrainingRun,
+    bytes32,
+    details_fields,
+    is_id,
+)
+from provenance_ledger.core.schema import validate_details
 from provenance_ledger.errors import ValidationError
 
 DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
@@ -57,18 +69,60 @@ def is_canonical_json(value: Json, raw: bytes) -> bool:
     return canonical_json(value) == raw
 
 
-def name_id(name: str) -> bytes:
-    """Model or DataNet id: keccak256 of the UTF-8 name (as ``registerModel``/``registerDatanet``)."""
-    if not name:
-        raise ValidationError("name", "must not be empty")
-    return keccak(name.encode("utf-8"))
+_ADDRESS = re.compile(r"^0[xX][0-9a-fA-F]{40}$")
 
 
-def entity_id(value: str | bytes, field: str) -> bytes:
-    """A model or DataNet given by name, ``0x`` id or raw 32 bytes -> its 32-byte id."""
-    if isinstance(value, bytes) or (value.startswith("0x") and len(value) == 66):
-        return bytes32(value, field)
-    return name_id(value)
+def owner_bytes(owner: str | bytes, field: str = "owner") -> bytes:
+    """A 20-byte address from raw bytes or ``0x`` hex (any case; checksums are not enforced here)."""
+    if isinstance(owner, bytes | bytearray):
+        if len(owner) != 20:
+            raise ValidationError(field, f"must be a 20-byte address, got {len(owner)} bytes")
+        return bytes(owner)
+    if isinstance(owner, str) and _ADDRESS.match(owner):
+        return bytes.fromhex(owner[2:])
+    raise ValidationError(field, f"must be a 0x-prefixed 20-byte address, got {owner!r}")
+
+
+def split_owner(ref: str) -> tuple[str | None, str]:
+    """``"0xOWNER/NAME"`` -> (owner, name); anything else (``"NAME"``, ``"org/model"``) -> (None, ref)."""
+    head, sep, tail = ref.partition("/")
+    if sep and _ADDRESS.match(head):
+        return head, tail
+    return None, ref
+
+
+def check_name(name: str, field: str = "name") -> bytes:
+    """The UTF-8 bytes of a model or DataNet name (1..128 bytes), or ValidationError."""
+    if not isinstance(name, str):
+        raise ValidationError(field, f"must be a string, got {type(name).__name__}")
+    data = name.encode("utf-8")
+    if not data:
+        raise ValidationError(field, "must not be empty")
+    if len(data) > MAX_NAME_BYTES:
+        raise ValidationError(field, f"must be at most {MAX_NAME_BYTES} bytes, got {len(data)}")
+    return data
+
+
+def entity_id(owner: str | bytes | None, name: str | bytes, field: str = "name") -> bytes:
+    """The id ``owner`` gets for a model or DataNet named ``name``: keccak256(abi.encode(owner, name)),
+    as ``registerModel`` / ``registerDatanet`` / ``computeEntityId`` derive it.
+
+    ``name`` may also be an id already (32 raw bytes or ``0x`` + 64 hex), which passes through
+    unchanged, or ``"0xOWNER/NAME"``, which names that owner's entity whatever ``owner`` is. A bare name
+    needs an ``owner``: ids are scoped by owner, so a name alone names nothing (ValidationError)."""
+    if is_id(name) or isinstance(name, bytes | bytearray):
+        return bytes32(name, field)
+    named_owner, bare = split_owner(name)
+    if named_owner is not None:
+        owner = named_owner
+    if owner is None:
+        raise ValidationError(
+            field, f"{name!r} needs an owner: ids are scoped by owner (give OWNER/NAME, the 0x id, or a default owner)"
+        )
+    data = check_name(bare, field)
+    pad = -len(data) % 32
+    word = b"\0" * 12 + owner_bytes(owner)
+    return keccak(word + _OFFSET_0X40 + len(data).to_bytes(32, "big") + data + b"\0" * pad)
 
 
 def model_version_key(model_id: bytes, version: str) -> bytes:
@@ -88,15 +142,28 @@ def _use_tuple(u: DatanetUse) -> tuple[Any, ...]:
     return (u.datanet_id, u.version, u.weight_ppm)
 
 
+def details_bytes(run: TrainingRun) -> bytes:
+    """The record's ``details``: RFC 8785 JSON of :meth:`TrainingRun.details`, checked against the
+    details schema v2 and the registry's size limit (ValidationError otherwise)."""
+    details = run.details()
+    validate_details(details)
+    raw = canonical_json(details)
+    if len(raw) > MAX_DETAILS_BYTES:
+        raise ValidationError(
+            "details", f"must be at most {MAX_DETAILS_BYTES:,} bytes of canonical JSON, got {len(raw):,}"
+        )
+    return raw
+
+
 def run_tuple(run: TrainingRun) -> tuple[Any, ...]:
-    """The record as the ABI tuple the contract receives."""
+    """The record as the ABI tuple the contract receives (details validated, see :func:`details_bytes`)."""
     return (
         run.model_id,
         run.model_version,
         run.weights_digest,
         list(run.parents),
         [_use_tuple(u) for u in run.datanets],
-        canonical_json(run.details()),
+        details_bytes(run),
     )
 
 
@@ -113,21 +180,30 @@ def record_id(run: TrainingRun) -> bytes:
 
 
 def run_from_tuple(value: tuple[Any, ...]) -> TrainingRun:
-    """Inverse of :func:`run_tuple` (details must be canonical JSON)."""
+    """Inverse of :func:`run_tuple`. The details must be RFC 8785 JSON valid against the details
+    schema v2, with ``relations`` aligned with the parents and ``partitions`` with the DataNet uses,
+    and in exactly the form :meth:`TrainingRun.details` writes (so that the run re-encodes to the
+    same bytes and the same id). Raises ValidationError otherwise."""
     model_id, version, weights, parents, uses, details = value
+    raw = bytes(details)
+    if len(raw) > MAX_DETAILS_BYTES:
+        raise ValidationError("details", f"is {len(raw):,} bytes, over the limit of {MAX_DETAILS_BYTES:,}")
     try:
-        parsed = json.loads(bytes(details).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        parsed = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValidationError("details", f"is not JSON: {exc}") from None
     if not isinstance(parsed, Mapping):
         raise ValidationError("details", "must be a JSON object")
-    if not is_canonical_json(parsed, bytes(details)):
+    if not is_canonical_json(parsed, raw):
         raise ValidationError("details", "is not in RFC 8785 canonical form")
+    validate_details(parsed)
     fields = details_fields(parsed)
     partitions: tuple[Partition, ...] = fields.pop("partitions") or tuple(Partition() for _ in uses)
     if len(partitions) != len(uses):
         raise ValidationError("details.partitions", f"has {len(partitions)} entries for {len(uses)} DataNets")
-    return TrainingRun(
+    if len(fields["relations"]) != len(parents):
+        raise ValidationError("details.relations", f"has {len(fields['relations'])} entries for {len(parents)} parents")
+    run = TrainingRun(
         model_id=bytes(model_id),
         model_version=version,
         weights_digest=bytes(weights),
@@ -138,6 +214,9 @@ def run_from_tuple(value: tuple[Any, ...]) -> TrainingRun:
         ),
         **fields,
     )
+    if not is_canonical_json(run.details(), raw):
+        raise ValidationError("details", "is not in the form the SDK writes for this record")
+    return run
 
 
 def _ceil32(n: int) -> int:

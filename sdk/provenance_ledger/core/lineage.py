@@ -23,6 +23,7 @@ class LedgerSource(Protocol):
     def get_run(self, record_id: bytes) -> RecordedRun: ...
     def datanet_version(self, datanet: bytes, version: int) -> DatanetVersionInfo: ...
     def model_name(self, model_id: bytes) -> str: ...
+    def model_owner_of(self, model_id: bytes) -> str | None: ...
     def datanet_use_records(self, datanet: bytes) -> list[tuple[bytes, int]]: ...
     def children_of(self, record_id: bytes) -> list[bytes]: ...
 
@@ -37,12 +38,26 @@ class UsedDatanet:
 
 @dataclass(frozen=True, kw_only=True)
 class RunNode:
-    """One training run in a lineage, with its DataNets and the runs of its parent models."""
+    """One training run in a lineage, with its DataNets and the runs of its parent models.
+
+    ``recorded.recorder`` is the account whose authority the record carries (the sender, or the
+    EIP-712 signer); ``model_owner`` is who registered the model (None if the reader has no
+    ModelRegistered event for it); ``recorded.repeats`` lists later events of the same record."""
 
     recorded: RecordedRun
     model_name: str
     datanets: tuple[UsedDatanet, ...]
     parents: tuple[RunNode, ...]
+    model_owner: str | None = None
+
+    @property
+    def recorder(self) -> str:
+        return self.recorded.recorder
+
+    @property
+    def relations(self) -> tuple[str, ...]:
+        """How this run's model derives from each parent (aligned with ``parents``)."""
+        return self.recorded.run.relations
 
     @property
     def record_id(self) -> bytes:
@@ -57,12 +72,14 @@ class RunNode:
         return {
             "model": self.model_name,
             "model_id": hexstr(run.model_id),
+            "model_owner": self.model_owner,
             "version": run.model_version,
             "record_id": hexstr(self.record_id),
             "block": self.recorded.block_number,
             "tx_hash": self.recorded.tx_hash,
             "recorder": self.recorded.recorder,
             "anchor_root": None if self.recorded.anchor_root is None else hexstr(self.recorded.anchor_root),
+            "repeats": [r.to_dict() for r in self.recorded.repeats],
             "weights_digest": hexstr(run.weights_digest),
             "datanets": [
                 {
@@ -85,6 +102,7 @@ class RunNode:
             ],
             "details": run.details(),
             "parents": [hexstr(p.record_id) for p in self.parents],
+            "relations": list(run.relations),
         }
 
 
@@ -137,7 +155,11 @@ def build_lineage(source: LedgerSource, model_id: bytes, version: str) -> Lineag
             used.append(UsedDatanet(use=use, info=versions[key]))
         parents = tuple(node(source.get_run(p)) for p in rec.run.parents)
         built = RunNode(
-            recorded=rec, model_name=source.model_name(rec.run.model_id), datanets=tuple(used), parents=parents
+            recorded=rec,
+            model_name=source.model_name(rec.run.model_id),
+            datanets=tuple(used),
+            parents=parents,
+            model_owner=source.model_owner_of(rec.run.model_id),
         )
         memo[rec.record_id] = built
         return built

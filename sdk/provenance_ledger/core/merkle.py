@@ -17,9 +17,13 @@ hash. Leaves are not deduplicated: the same id twice is two leaves, as on chain.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.errors import ValidationError
+
+MAX_PROOF_DEPTH = 32
+"""Sibling hashes in an anchored-parent proof (the registry's limit)."""
 
 
 def _check32(value: object, field: str) -> bytes:
@@ -112,3 +116,28 @@ def merkle_proof_of_id(ids: Sequence[bytes], index: int) -> list[bytes]:
 def verify_proof_of_id(root: bytes, record_id: bytes, proof: Sequence[bytes]) -> bool:
     """Off-chain ``verifyAnchored`` (without the anchored-on-chain check): ``record_id`` is under ``root``."""
     return verify_proof(root, leaf_hash(record_id), proof)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnchorProof:
+    """The registry's ``AnchorProof``: ``record_id`` is under the anchored ``root`` by ``proof``
+    (sibling hashes from the leaf up). Passed as ``anchoredParents`` when a run names an anchored parent."""
+
+    record_id: bytes
+    root: bytes
+    proof: tuple[bytes, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "record_id", _check32(self.record_id, "record_id"))
+        object.__setattr__(self, "root", _check32(self.root, "root"))
+        object.__setattr__(self, "proof", tuple(_check32(p, f"proof[{i}]") for i, p in enumerate(self.proof)))
+        if len(self.proof) > MAX_PROOF_DEPTH:
+            raise ValidationError("proof", f"at most {MAX_PROOF_DEPTH} hashes, got {len(self.proof)}")
+
+    def verify(self) -> bool:
+        """Whether the proof reaches the root (off chain; whether the root is anchored is the chain's)."""
+        return verify_proof_of_id(self.root, self.record_id, self.proof)
+
+    def as_tuple(self) -> tuple[bytes, bytes, list[bytes]]:
+        """The ABI tuple ``(bytes32 recordId, bytes32 root, bytes32[] proof)``."""
+        return (self.record_id, self.root, list(self.proof))

@@ -21,6 +21,41 @@ from provenance_ledger.errors import ValidationError
 WEIGHT_TOTAL = 1_000_000
 """Weights of a run's DataNet uses are parts per million and sum to exactly this."""
 
+# The registry's limits (IProvenanceRegistry.sol, LIMITS: TooLarge(field, size, limit)), enforced by the
+# SDK before anything is sent so that a user gets a ValidationError naming the field, not a revert.
+MAX_NAME_BYTES = 128
+"""A model or DataNet name: 1..128 UTF-8 bytes."""
+MAX_MODEL_VERSION_BYTES = 64
+"""A model version string: 1..64 UTF-8 bytes."""
+MAX_DETAILS_BYTES = 16_384
+"""A record's canonical details JSON."""
+MAX_DATANETS = 64
+"""DataNet uses per run."""
+MAX_PARENTS = 16
+"""Parents per run."""
+MAX_TERMS_BYTES = 16_384
+"""A DataNet version's canonical licence terms JSON."""
+MAX_CONTRIBUTORS = 256
+"""Contributors per DataNet version."""
+MAX_NOTE_BYTES = 1_024
+"""A retraction's note."""
+MAX_BATCH_RUNS = 256
+"""Runs per batch (recordRuns / anchorRuns and their signed variants)."""
+MAX_PROOF_DEPTH = 32
+"""Sibling hashes in an anchored-parent proof."""
+
+RELATIONS = ("fine-tune", "adapter", "merge", "quantisation", "distillation", "continued-pretraining")
+"""How a run's model derives from a parent's (details.relations, aligned with parents)."""
+DEFAULT_RELATION = "fine-tune"
+RELATION_ALIASES = {
+    "finetune": "fine-tune",
+    "fine_tune": "fine-tune",
+    "quantized": "quantisation",
+    "quantization": "quantisation",
+}
+"""Hugging Face ``base_model_relation`` spellings accepted in run files, mapped to ours."""
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
 MAX_UINT32 = 2**32 - 1
 MAX_UINT64 = 2**64 - 1
 _HEX32 = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -42,6 +77,13 @@ def bytes32(value: object, field_name: str) -> bytes:
     raise ValidationError(field_name, f"must be a 0x-prefixed 32-byte hex string, got {value!r}")
 
 
+def is_id(value: object) -> bool:
+    """Whether ``value`` is a 32-byte id as given to the SDK: 32 raw bytes or ``0x`` + 64 hex digits."""
+    if isinstance(value, bytes | bytearray):
+        return len(value) == 32
+    return isinstance(value, str) and _HEX32.match(value) is not None
+
+
 def _int(value: object, field_name: str, lo: int, hi: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationError(field_name, f"must be an integer, got {value!r}")
@@ -58,8 +100,10 @@ def _str(value: object, field_name: str, *, allow_empty: bool = True) -> str:
     return value
 
 
-def check_json(value: Json, field_name: str) -> None:
-    """Reject values that have no deterministic JSON form (non-finite floats, non-str keys...)."""
+def check_json(value: Json, field_name: str, *, integral: bool = False) -> None:
+    """Reject values that have no deterministic JSON form (non-finite floats, non-str keys...); with
+    ``integral``, numbers with a fraction too (the details schema allows those only in
+    hyperparameters and preprocessing params)."""
     if value is None or isinstance(value, bool | str):
         return
     if isinstance(value, int):
@@ -71,6 +115,8 @@ def check_json(value: Json, field_name: str) -> None:
             raise ValidationError(field_name, "must be a finite number")
         if value.is_integer() and abs(value) > 2**53 - 1:
             raise ValidationError(field_name, "whole numbers beyond 2**53-1 do not survive JSON; use a string")
+        if integral and not value.is_integer():
+            raise ValidationError(field_name, "numbers with a fraction are allowed only in hyperparameters and params")
         if 1e-4 <= abs(value) < 1e16:
             return  # printed the same by every JSON serialiser
         try:
@@ -80,15 +126,24 @@ def check_json(value: Json, field_name: str) -> None:
         return
     if isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            check_json(item, f"{field_name}[{i}]")
+            check_json(item, f"{field_name}[{i}]", integral=integral)
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(field_name, f"keys must be strings, got {key!r}")
-            check_json(item, f"{field_name}.{key}")
+            check_json(item, f"{field_name}.{key}", integral=integral)
         return
     raise ValidationError(field_name, f"is not JSON ({type(value).__name__})")
+
+
+def plain_json(value: Json) -> Json:
+    """A deep copy of a checked JSON value in JSON-native types (tuples -> lists, mappings -> dicts)."""
+    if isinstance(value, Mapping):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_json(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,7 +171,7 @@ class DatanetUse:
     """One DataNet version in a run's training mixture."""
 
     datanet_id: bytes
-    """keccak256 of the DataNet's name."""
+    """The DataNet's id: keccak256(abi.encode(owner, name))."""
     version: int
     """1-based published version number."""
     weight_ppm: int
@@ -146,21 +201,39 @@ class PreprocessingStep:
         if not isinstance(self.params, Mapping):
             raise ValidationError("params", "must be a mapping")
         check_json(self.params, "params")
-        object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "params", plain_json(self.params))
 
 
 @dataclass(frozen=True, kw_only=True)
 class CodeRef:
-    """Where the training code lives."""
+    """Where the training code lives, and whether the working tree matched the commit."""
 
     repo: str
     """Repository URL or name."""
     commit: str
     """Commit hash (or tag) that was run."""
+    dirty: bool | None = None
+    """True when the working tree had uncommitted changes (None: not said)."""
+    diff_sha256: str | None = None
+    """SHA-256 (64 lower-case hex) of the uncommitted diff, when ``dirty``."""
 
     def __post_init__(self) -> None:
         _str(self.repo, "repo", allow_empty=False)
         _str(self.commit, "commit", allow_empty=False)
+        if self.dirty is not None and not isinstance(self.dirty, bool):
+            raise ValidationError("dirty", f"must be true or false, got {self.dirty!r}")
+        if self.diff_sha256 is not None and not (
+            isinstance(self.diff_sha256, str) and _SHA256_HEX.match(self.diff_sha256)
+        ):
+            raise ValidationError("diff_sha256", f"must be 64 lower-case hex digits, got {self.diff_sha256!r}")
+
+    def to_json(self) -> dict[str, Json]:
+        out: dict[str, Json] = {"repo": self.repo, "commit": self.commit}
+        if self.dirty is not None:
+            out["dirty"] = self.dirty
+        if self.diff_sha256 is not None:
+            out["diff_sha256"] = self.diff_sha256
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -168,7 +241,7 @@ class TrainingRun:
     """A training-run record. Its canonical bytes and id come from :mod:`provenance_ledger.canonical`."""
 
     model_id: bytes
-    """keccak256 of the produced model's name."""
+    """The produced model's id: keccak256(abi.encode(owner, name))."""
     model_version: str
     """The produced model version, e.g. ``"1.0.0"``."""
     weights_digest: bytes
@@ -176,7 +249,10 @@ class TrainingRun:
     datanets: tuple[DatanetUse, ...]
     """The DataNet versions trained on; weights sum to 1,000,000."""
     parents: tuple[bytes, ...] = ()
-    """Record ids of the runs that produced the models this run fine-tuned."""
+    """Record ids of the runs that produced the models this run started from."""
+    relations: tuple[str, ...] = ()
+    """How this run's model derives from each parent's (aligned with ``parents``; one of
+    :data:`RELATIONS`). Left empty, every parent is a ``"fine-tune"``."""
     preprocessing: tuple[PreprocessingStep, ...] = ()
     """Preprocessing steps in the order applied."""
     code: CodeRef | None = None
@@ -193,29 +269,50 @@ class TrainingRun:
     def __post_init__(self) -> None:
         object.__setattr__(self, "model_id", bytes32(self.model_id, "model_id"))
         _str(self.model_version, "model_version", allow_empty=False)
-        if len(self.model_version.encode()) > 128:
-            raise ValidationError("model_version", "must be at most 128 bytes")
+        if len(self.model_version.encode()) > MAX_MODEL_VERSION_BYTES:
+            raise ValidationError("model_version", f"must be at most {MAX_MODEL_VERSION_BYTES} bytes")
         object.__setattr__(self, "weights_digest", bytes32(self.weights_digest, "weights_digest"))
         object.__setattr__(self, "parents", tuple(bytes32(p, f"parents[{i}]") for i, p in enumerate(self.parents)))
         if len(set(self.parents)) != len(self.parents):
             raise ValidationError("parents", "lists the same record twice")
+        if len(self.parents) > MAX_PARENTS:
+            raise ValidationError("parents", f"at most {MAX_PARENTS} per run, got {len(self.parents)}")
+        relations = tuple(self.relations) or (DEFAULT_RELATION,) * len(self.parents)
+        if len(relations) != len(self.parents):
+            raise ValidationError("relations", f"has {len(relations)} entries for {len(self.parents)} parents")
+        for i, rel in enumerate(relations):
+            if rel not in RELATIONS:
+                raise ValidationError(f"relations[{i}]", f"must be one of {', '.join(RELATIONS)}, got {rel!r}")
+        object.__setattr__(self, "relations", relations)
         datanets = tuple(self.datanets)
         if not datanets:
             raise ValidationError("datanets", "must name at least one DataNet version")
+        if len(datanets) > MAX_DATANETS:
+            raise ValidationError("datanets", f"at most {MAX_DATANETS} per run, got {len(datanets)}")
+        seen: set[tuple[bytes, int]] = set()
         for i, use in enumerate(datanets):
             if not isinstance(use, DatanetUse):
                 raise ValidationError(f"datanets[{i}]", "must be a DatanetUse")
+            key = (use.datanet_id, use.version)
+            if key in seen:
+                raise ValidationError(f"datanets[{i}]", "uses the same DataNet version twice")
+            seen.add(key)
         total = sum(u.weight_ppm for u in datanets)
         if total != WEIGHT_TOTAL:
             raise ValidationError("datanets", f"weights must sum to {WEIGHT_TOTAL:,} parts per million, got {total:,}")
         object.__setattr__(self, "datanets", datanets)
         object.__setattr__(self, "preprocessing", tuple(self.preprocessing))
+        for i, step in enumerate(self.preprocessing):
+            if not isinstance(step, PreprocessingStep):
+                raise ValidationError(f"preprocessing[{i}]", "must be a PreprocessingStep")
+        if self.code is not None and not isinstance(self.code, CodeRef):
+            raise ValidationError("code", "must be a CodeRef")
         for name in ("hyperparameters", "environment"):
             value = getattr(self, name)
             if not isinstance(value, Mapping):
                 raise ValidationError(name, "must be a mapping")
-            check_json(value, name)
-            object.__setattr__(self, name, dict(value))
+            check_json(value, name, integral=name == "environment")
+            object.__setattr__(self, name, plain_json(value))
         for name in ("started_at", "ended_at"):
             value = getattr(self, name)
             if value is not None:
@@ -236,13 +333,15 @@ class TrainingRun:
                 }
                 for u in self.datanets
             ]
+        if self.parents:
+            out["relations"] = list(self.relations)
         out |= {
             "preprocessing": [{"op": s.op, "params": dict(s.params)} for s in self.preprocessing],
             "hyperparameters": dict(self.hyperparameters),
             "environment": dict(self.environment),
         }
         if self.code is not None:
-            out["code"] = {"repo": self.code.repo, "commit": self.code.commit}
+            out["code"] = self.code.to_json()
         if self.started_at is not None:
             out["started_at"] = self.started_at
         if self.ended_at is not None:
@@ -250,12 +349,22 @@ class TrainingRun:
         return out
 
 
-_DETAIL_KEYS = {"partitions", "preprocessing", "hyperparameters", "environment", "code", "started_at", "ended_at"}
+_DETAIL_KEYS = {
+    "partitions",
+    "relations",
+    "preprocessing",
+    "hyperparameters",
+    "environment",
+    "code",
+    "started_at",
+    "ended_at",
+}
 
 
 def details_fields(details: Mapping[str, Json]) -> dict[str, Any]:
     """Inverse of :meth:`TrainingRun.details`: keyword arguments for :class:`TrainingRun`, plus
-    ``partitions`` (a tuple aligned with the DataNet uses, or None when all are whole versions)."""
+    ``partitions`` (a tuple aligned with the DataNet uses, or None when all are whole versions).
+    ``relations`` is an empty tuple when absent (the caller checks it against the parents)."""
     unknown = set(details) - _DETAIL_KEYS
     if unknown:
         raise ValidationError("details", f"unknown keys {sorted(unknown)}")
@@ -263,12 +372,17 @@ def details_fields(details: Mapping[str, Json]) -> dict[str, Any]:
     partitions = details.get("partitions")
     return {
         "partitions": tuple(Partition(**p) for p in partitions) if partitions else None,
+        "relations": tuple(details.get("relations") or ()),
         "preprocessing": tuple(
             PreprocessingStep(op=s["op"], params=s.get("params", {})) for s in details.get("preprocessing", [])
         ),
         "hyperparameters": details.get("hyperparameters", {}),
         "environment": details.get("environment", {}),
-        "code": CodeRef(repo=code["repo"], commit=code["commit"]) if code else None,
+        "code": CodeRef(
+            repo=code["repo"], commit=code["commit"], dirty=code.get("dirty"), diff_sha256=code.get("diff_sha256")
+        )
+        if code
+        else None,
         "started_at": details.get("started_at"),
         "ended_at": details.get("ended_at"),
     }
@@ -277,7 +391,8 @@ def details_fields(details: Mapping[str, Json]) -> dict[str, Any]:
 # ----------------------------------------------------------------- run files
 
 ParentResolver = Callable[[str, str], bytes]
-"""Maps (model name, version) to the record id that produced it."""
+"""Maps (model reference, version) to the record id that produced it. The model reference is the run
+file's text before ``@``: a bare name (the resolver's default owner), ``OWNER/NAME`` or a ``0x`` id."""
 
 _RUN_KEYS = {
     "model",
@@ -297,10 +412,14 @@ _PARTITION_KEYS = {"split", "selector", "fraction_ppm", "seed"}
 
 
 def name_or_id(value: object, field_name: str, hasher: Callable[[str], bytes]) -> bytes:
-    """A ``0x`` id is taken as is; a name is hashed to its id."""
+    """A ``0x`` id is taken as is; a name (bare, or ``OWNER/NAME``) goes to ``hasher`` for its id."""
     if isinstance(value, str) and _HEX32.match(value):
         return bytes.fromhex(value[2:])
-    return hasher(_str(value, field_name, allow_empty=False))
+    name = _str(value, field_name, allow_empty=False)
+    try:
+        return hasher(name)
+    except ValidationError as exc:
+        raise ValidationError(field_name, exc.problem) from None
 
 
 def _mapping(value: object, field_name: str, keys: set[str]) -> Mapping[str, Any]:
@@ -340,8 +459,9 @@ def run_from_dict(
 ) -> TrainingRun:
     """Build a :class:`TrainingRun` from a run file's parsed JSON/YAML.
 
-    Models and DataNets may be given by name or ``0x`` id; parents by ``0x`` record id or
-    ``"model@version"`` (resolved by ``resolve_parent``). Errors name the field, e.g.
+    Models and DataNets may be given by name (bare or ``OWNER/NAME``, made an id by ``name_hasher``)
+    or ``0x`` id; parents by ``0x`` record id or ``"model@version"`` (resolved by ``resolve_parent``),
+    either alone (a fine-tune) or as ``{ref: ..., relation: adapter}``. Errors name the field, e.g.
     ``datanets[1].weight_ppm: must be an integer``.
     """
     d = _mapping(data, "run", _RUN_KEYS)
@@ -359,15 +479,31 @@ def run_from_dict(
         datanet_id = name_or_id(u["datanet"], f"datanets[{i}].datanet", name_hasher)
         uses.append(_at(f"datanets[{i}]", _datanet_use, u, part, datanet_id))
 
-    parents = []
+    parents: list[bytes] = []
+    relations: list[str] = []
     for i, p in enumerate(_list(d.get("parents", []), "parents")):
+        relation = DEFAULT_RELATION
+        if isinstance(p, Mapping):
+            entry = _mapping(p, f"parents[{i}]", {"ref", "relation"})
+            if "ref" not in entry:
+                raise ValidationError(f"parents[{i}].ref", "is required")
+            p = entry["ref"]
+            raw_rel = _str(entry.get("relation", DEFAULT_RELATION), f"parents[{i}].relation", allow_empty=False)
+            relation = RELATION_ALIASES.get(raw_rel, raw_rel)
+            if relation not in RELATIONS:
+                raise ValidationError(
+                    f"parents[{i}].relation", f"must be one of {', '.join(RELATIONS)}, got {raw_rel!r}"
+                )
         if isinstance(p, str) and "@" in p and not _HEX32.match(p):
             if resolve_parent is None:
                 raise ValidationError(f"parents[{i}]", "model@version parents need a chain to resolve them")
             model, _, version = p.rpartition("@")
+            if not model or not version:
+                raise ValidationError(f"parents[{i}]", f"expected MODEL@VERSION, got {p!r}")
             parents.append(resolve_parent(model, version))
         else:
             parents.append(bytes32(p, f"parents[{i}]"))
+        relations.append(relation)
 
     steps = []
     for i, raw in enumerate(_list(d.get("preprocessing", []), "preprocessing")):
@@ -378,8 +514,15 @@ def run_from_dict(
 
     code = None
     if d.get("code") is not None:
-        c = _mapping(d["code"], "code", {"repo", "commit"})
-        code = _at("code", CodeRef, repo=c.get("repo", ""), commit=c.get("commit", ""))
+        c = _mapping(d["code"], "code", {"repo", "commit", "dirty", "diff_sha256"})
+        code = _at(
+            "code",
+            CodeRef,
+            repo=c.get("repo", ""),
+            commit=c.get("commit", ""),
+            dirty=c.get("dirty"),
+            diff_sha256=c.get("diff_sha256"),
+        )
 
     return TrainingRun(
         model_id=name_or_id(d["model"], "model", name_hasher),
@@ -387,6 +530,7 @@ def run_from_dict(
         weights_digest=d["weights_digest"],
         datanets=tuple(uses),
         parents=tuple(parents),
+        relations=tuple(relations),
         preprocessing=tuple(steps),
         code=code,
         hyperparameters=d.get("hyperparameters", {}),

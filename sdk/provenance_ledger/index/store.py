@@ -8,6 +8,10 @@ registry logs and of the last synced block is stored; each sync first compares t
 few synced blocks with the chain and, on a mismatch, deletes everything from the fork point on and
 reads it again. ``confirmations=N`` keeps the newest N blocks out of the index.
 
+Repeats: the first RunRecorded event of a record id (in chain order) fills its ``runs`` row; a later
+one (the same run anchored again, or recorded individually after being anchored) goes to ``repeats``
+and is returned in :attr:`RecordedRun.repeats`, so no reader counts a record twice.
+
 The index implements :class:`~provenance_ledger.lineage.LedgerSource`: every record read back is
 re-hashed (``keccak(record) == record_id``) and re-decoded, and an anchored record's Merkle proof is
 rebuilt and checked against its batch root, so an altered or corrupted row raises
@@ -24,6 +28,11 @@ Schema (ids and hashes are 32-byte BLOBs, addresses 20-byte BLOBs)::
                                              PK (datanet_id, version); contributors as JSON
     runs(record_id PK, model_id, version_key, model_version, block, tx_hash, log_index, record,
          recorder, anchor_root)              first occurrence of each record; indexes (version_key), (block)
+    repeats(record_id, block, tx_hash, log_index, recorder, anchor_root)
+                                             later occurrences of a record (same bytes): PK (block, log_index);
+                                             listed with their record, never counted
+    datanet_retractions(block, log_index, datanet_id, owner, version, reason, note, tx_hash)
+    model_retractions(block, log_index, model_id, version_key, owner, model_version, reason, note, tx_hash)
     datanet_uses(datanet_id, version, record_id, model_id, weight, log_index)
                                              PK (datanet_id, version, record_id)
     parents(parent_id, record_id)            PK (parent_id, record_id); index (record_id, parent_id)
@@ -44,7 +53,14 @@ from typing import TYPE_CHECKING, Any
 
 from provenance_ledger.core.address import checksum_address
 from provenance_ledger.core.canonical import entity_id, model_version_key
-from provenance_ledger.core.entries import DatanetVersionInfo, ModelInfo, RecordedRun
+from provenance_ledger.core.entries import (
+    DatanetRetraction,
+    DatanetVersionInfo,
+    ModelInfo,
+    ModelRetraction,
+    RecordedRun,
+    Repeat,
+)
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import merkle_levels_of_ids
@@ -55,7 +71,7 @@ if TYPE_CHECKING:
     from provenance_ledger.chain.abi import Event
     from provenance_ledger.chain.client import Registry
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_MAX_LOGS = 5_000
 """Aim for about this many logs per eth_getLogs page: half of Infura's 10,000-result cap, so that a
 denser stretch rarely gets a page refused (a refused page is halved anyway)."""
@@ -97,6 +113,23 @@ CREATE TABLE IF NOT EXISTS parents (
     parent_id BLOB NOT NULL, record_id BLOB NOT NULL, PRIMARY KEY (parent_id, record_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS parents_by_child ON parents (record_id, parent_id);
+CREATE TABLE IF NOT EXISTS repeats (
+    record_id BLOB NOT NULL, block INTEGER NOT NULL, tx_hash BLOB NOT NULL, log_index INTEGER NOT NULL,
+    recorder BLOB NOT NULL, anchor_root BLOB, PRIMARY KEY (block, log_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS repeats_by_record ON repeats (record_id);
+CREATE TABLE IF NOT EXISTS datanet_retractions (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, datanet_id BLOB NOT NULL, owner BLOB NOT NULL,
+    version INTEGER NOT NULL, reason INTEGER NOT NULL, note TEXT NOT NULL, tx_hash BLOB NOT NULL,
+    PRIMARY KEY (block, log_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS datanet_retractions_by_id ON datanet_retractions (datanet_id, version);
+CREATE TABLE IF NOT EXISTS model_retractions (
+    block INTEGER NOT NULL, log_index INTEGER NOT NULL, model_id BLOB NOT NULL, version_key BLOB NOT NULL,
+    owner BLOB NOT NULL, model_version TEXT NOT NULL, reason INTEGER NOT NULL, note TEXT NOT NULL,
+    tx_hash BLOB NOT NULL, PRIMARY KEY (block, log_index)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS model_retractions_by_id ON model_retractions (model_id, version_key);
 CREATE TABLE IF NOT EXISTS anchors (
     root BLOB PRIMARY KEY, block INTEGER NOT NULL, tx_hash BLOB NOT NULL, log_index INTEGER NOT NULL,
     count INTEGER NOT NULL, tree BLOB NOT NULL
@@ -128,6 +161,9 @@ SELECT id FROM down
 DESCENDANTS_SQL = _DESCENDANTS.format(version_clause="")
 DESCENDANTS_OF_VERSION_SQL = _DESCENDANTS.format(version_clause="AND version = :version")
 
+REPEATS_SQL = (
+    "SELECT block, tx_hash, log_index, recorder, anchor_root FROM repeats WHERE record_id = ? ORDER BY block, log_index"
+)
 RUNS_OF_SQL = f"SELECT {_RUN_COLS} FROM runs WHERE version_key = ? ORDER BY rowid"
 GET_RUN_SQL = f"SELECT {_RUN_COLS} FROM runs WHERE record_id = ?"
 USES_SQL = """
@@ -191,8 +227,11 @@ class Index:
     """A SQLite index of one registry on one chain: the file is created empty, and bound to a
     registry and chain by its first :meth:`sync`."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, default_owner: str | None = None) -> None:
         self.path = Path(path)
+        self.default_owner = default_owner
+        """Whose entity a bare model or DataNet name is (ids are scoped by owner); ``OWNER/NAME`` and
+        ``0x`` ids name anyone's."""
         if not create and not self.path.exists():
             raise NotFoundError(f"no index at {self.path}: run `provenance index sync`")
         if create:
@@ -300,6 +339,9 @@ class Index:
             "datanets",
             "datanet_versions",
             "runs",
+            "repeats",
+            "datanet_retractions",
+            "model_retractions",
             "datanet_uses",
             "parents",
             "anchors",
@@ -447,7 +489,17 @@ class Index:
             gone = "SELECT record_id FROM runs WHERE block >= ?"
             db.execute(f"DELETE FROM datanet_uses WHERE record_id IN ({gone})", (fork,))
             db.execute(f"DELETE FROM parents WHERE record_id IN ({gone})", (fork,))
-            for table in ("runs", "anchors", "models", "datanets", "datanet_versions", "trainers"):
+            for table in (
+                "runs",
+                "repeats",
+                "anchors",
+                "models",
+                "datanets",
+                "datanet_versions",
+                "trainers",
+                "datanet_retractions",
+                "model_retractions",
+            ):
                 db.execute(f"DELETE FROM {table} WHERE block >= ?", (fork,))
             db.execute("DELETE FROM blocks WHERE number >= ?", (fork,))
             start = int(self.from_block or 0)
@@ -476,6 +528,8 @@ class Index:
         datanets: list[tuple[Any, ...]] = []
         versions: list[tuple[Any, ...]] = []
         trainers: list[tuple[Any, ...]] = []
+        d_retractions: list[tuple[Any, ...]] = []
+        m_retractions: list[tuple[Any, ...]] = []
         hashes: dict[int, bytes] = {}
         batches: dict[bytes, list[list[Any]]] = {}  # tx -> run rows in log order (for anchored batches)
         for log in raw:
@@ -536,6 +590,33 @@ class Index:
                     trainers.append(
                         (block, li, bytes(a["modelId"]), _addr(a["trainer"]), int(e.name == "TrainerAuthorized"))
                     )
+                elif e.name == "DatanetVersionRetracted":
+                    d_retractions.append(
+                        (
+                            block,
+                            li,
+                            bytes(a["datanetId"]),
+                            _addr(a["owner"]),
+                            int(a["version"]),
+                            int(a["reason"]),
+                            str(a["note"]),
+                            tx,
+                        )
+                    )
+                elif e.name == "ModelVersionRetracted":
+                    m_retractions.append(
+                        (
+                            block,
+                            li,
+                            bytes(a["modelId"]),
+                            bytes(a["modelVersionKey"]),
+                            _addr(a["owner"]),
+                            str(a["modelVersion"]),
+                            int(a["reason"]),
+                            str(a["note"]),
+                            tx,
+                        )
+                    )
         hi_hash = _block_hash(registry, hi)
         if hi_hash is None or hashes.get(hi, hi_hash) != hi_hash:
             raise _Reorged
@@ -543,9 +624,23 @@ class Index:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            before = db.total_changes
-            db.executemany(f"INSERT OR IGNORE INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", runs)
-            new_records = db.total_changes - before
+            # The first event of a record id fills its runs row; later ones (same bytes) are repeats.
+            known = self._rows("SELECT record_id FROM runs WHERE record_id IN ({})", [r[0] for r in runs])
+            seen: set[bytes] = {bytes(k[0]) for k in known}
+            firsts: list[list[Any]] = []
+            repeats: list[tuple[Any, ...]] = []
+            for item in runs:
+                rid_: bytes = item[0]
+                if rid_ in seen:
+                    repeats.append((rid_, item[4], item[5], item[6], item[8], item[9]))
+                else:
+                    seen.add(rid_)
+                    firsts.append(item)
+            db.executemany(f"INSERT INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", firsts)
+            new_records = len(firsts)
+            db.executemany("INSERT OR IGNORE INTO repeats VALUES (?,?,?,?,?,?)", repeats)
+            db.executemany("INSERT OR IGNORE INTO datanet_retractions VALUES (?,?,?,?,?,?,?,?)", d_retractions)
+            db.executemany("INSERT OR IGNORE INTO model_retractions VALUES (?,?,?,?,?,?,?,?,?)", m_retractions)
             db.executemany("INSERT OR IGNORE INTO datanet_uses VALUES (?,?,?,?,?,?)", uses)
             db.executemany("INSERT OR IGNORE INTO parents VALUES (?,?)", parents)
             db.executemany("INSERT OR IGNORE INTO anchors VALUES (?,?,?,?,?,?)", anchors)
@@ -593,11 +688,29 @@ class Index:
             log_index=int(li),
             anchor_root=root,
             anchor_proof=proof,
+            repeats=self._repeats(rid),
         )
         if len(self._cache) >= 100_000:
             self._cache.clear()
         self._cache[rid] = rec
         return rec
+
+    def _repeats(self, rid: bytes) -> tuple[Repeat, ...]:
+        """Later events of ``rid`` (an anchored repeat's proof is checked against its stored tree)."""
+        out = []
+        for block, tx, li, recorder, root in self._db.execute(REPEATS_SQL, (rid,)):
+            if root is not None:
+                self._proof(bytes(root), rid)
+            out.append(
+                Repeat(
+                    recorder=_checksum(bytes(recorder)),
+                    block_number=int(block),
+                    tx_hash=hexstr(tx),
+                    log_index=int(li),
+                    anchor_root=None if root is None else bytes(root),
+                )
+            )
+        return tuple(out)
 
     def _proof(self, root: bytes, rid: bytes) -> tuple[bytes, ...]:
         """The inclusion proof of ``rid`` under ``root``, read from the stored tree and checked."""
@@ -622,9 +735,17 @@ class Index:
             out.extend(self._db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
         return out
 
+    def model_id(self, model: str | bytes) -> bytes:
+        """The id of a model given by id, ``OWNER/NAME`` or a bare name (``default_owner``'s)."""
+        return entity_id(self.default_owner, model, "model")
+
+    def datanet_id(self, datanet: str | bytes) -> bytes:
+        """The id of a DataNet given by id, ``OWNER/NAME`` or a bare name (``default_owner``'s)."""
+        return entity_id(self.default_owner, datanet, "datanet")
+
     def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
         """Every run that produced ``model@version`` (verified), in recording order."""
-        mid = entity_id(model, "model")
+        mid = self.model_id(model)
         rows = self._db.execute(RUNS_OF_SQL, (model_version_key(mid, version),)).fetchall()
         return [self._verified(r) for r in rows]
 
@@ -662,11 +783,11 @@ class Index:
 
     def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
         """(record id, DataNet version) of every run that trained on ``datanet``, in recording order."""
-        did = entity_id(datanet, "datanet")
+        did = self.datanet_id(datanet)
         return list(dict.fromkeys((bytes(r), int(v)) for r, v in self._db.execute(USES_SQL, (did,))))
 
     def model_info(self, model: str | bytes) -> ModelInfo:
-        mid = entity_id(model, "model")
+        mid = self.model_id(model)
         row = self._db.execute("SELECT name, owner, block FROM models WHERE model_id = ?", (mid,)).fetchone()
         if row is None:
             raise NotFoundError(f"model {model if isinstance(model, str) else hexstr(mid)} is not registered")
@@ -676,23 +797,92 @@ class Index:
         row = self._db.execute("SELECT name FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
         return hexstr(model_id) if row is None else str(row[0])
 
+    def model_owner_of(self, model_id: bytes) -> str | None:
+        """The owner who registered ``model_id`` (None if the index has no ModelRegistered for it)."""
+        row = self._db.execute("SELECT owner FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
+        return None if row is None else _checksum(bytes(row[0]))
+
+    def datanet_owner(self, datanet: str | bytes) -> str | None:
+        did = self.datanet_id(datanet)
+        row = self._db.execute("SELECT owner FROM datanets WHERE datanet_id = ?", (did,)).fetchone()
+        return None if row is None else _checksum(bytes(row[0]))
+
+    def datanet_retractions(
+        self, datanet: str | bytes | None = None, version: int | None = None
+    ) -> list[DatanetRetraction]:
+        """DatanetVersionRetracted events (of one DataNet, or one version of it), in chain order."""
+        sql = "SELECT block, log_index, datanet_id, owner, version, reason, note, tx_hash FROM datanet_retractions"
+        args: list[Any] = []
+        if datanet is not None:
+            sql += " WHERE datanet_id = ?"
+            args.append(self.datanet_id(datanet))
+            if version is not None:
+                sql += " AND version = ?"
+                args.append(version)
+        rows = self._db.execute(sql + " ORDER BY block, log_index", args).fetchall()
+        return [
+            DatanetRetraction(
+                datanet_id=bytes(d),
+                owner=_checksum(bytes(o)),
+                version=int(v),
+                reason=int(r),
+                note=str(n),
+                block_number=int(b),
+                tx_hash=hexstr(tx),
+                log_index=int(li),
+            )
+            for b, li, d, o, v, r, n, tx in rows
+            if version is None or int(v) == version
+        ]
+
+    def model_retractions(self, model: str | bytes | None = None, version: str | None = None) -> list[ModelRetraction]:
+        """ModelVersionRetracted events (of one model, or one version of it), in chain order."""
+        sql = (
+            "SELECT block, log_index, model_id, version_key, owner, model_version, reason, note, tx_hash "
+            "FROM model_retractions"
+        )
+        args: list[Any] = []
+        if model is not None:
+            mid = self.model_id(model)
+            sql += " WHERE model_id = ?"
+            args.append(mid)
+            if version is not None:
+                sql += " AND version_key = ?"
+                args.append(model_version_key(mid, version))
+        rows = self._db.execute(sql + " ORDER BY block, log_index", args).fetchall()
+        return [
+            ModelRetraction(
+                model_id=bytes(m),
+                model_version_key=bytes(k),
+                owner=_checksum(bytes(o)),
+                model_version=str(v),
+                reason=int(r),
+                note=str(n),
+                block_number=int(b),
+                tx_hash=hexstr(tx),
+                log_index=int(li),
+            )
+            for b, li, m, k, o, v, r, n, tx in rows
+        ]
+
     def datanet_name(self, datanet_id: bytes) -> str:
         row = self._db.execute("SELECT name FROM datanets WHERE datanet_id = ?", (bytes(datanet_id),)).fetchone()
         return hexstr(datanet_id) if row is None else str(row[0])
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
         """Every published version of a DataNet."""
-        did = entity_id(datanet, "datanet")
+        did = self.datanet_id(datanet)
         name = self.datanet_name(did)
         rows = self._db.execute(
             "SELECT version, content_root, manifest_hash, terms, contributors, block FROM datanet_versions "
             "WHERE datanet_id = ? ORDER BY version",
             (did,),
         )
-        return [_version_info(did, name, *r) for r in rows]
+        owner = self.datanet_owner(did)
+        return [_version_info(did, name, *r, owner=owner) for r in rows]
 
     def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
-        did = entity_id(datanet, "datanet")
+        did = self.datanet_id(datanet)
         row = self._db.execute(
             "SELECT version, content_root, manifest_hash, terms, contributors, block FROM datanet_versions "
             "WHERE datanet_id = ? AND version = ?",
@@ -702,16 +892,16 @@ class Index:
             raise NotFoundError(
                 f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} has no version {version}"
             )
-        return _version_info(did, self.datanet_name(did), *row)
+        return _version_info(did, self.datanet_name(did), *row, owner=self.datanet_owner(did))
 
     def ancestors(self, model: str | bytes, version: str) -> list[bytes]:
         """Record ids of the runs of ``model@version`` and of every run above them (one query)."""
-        key = model_version_key(entity_id(model, "model"), version)
+        key = model_version_key(self.model_id(model), version)
         return [bytes(r[0]) for r in self._db.execute(LINEAGE_SQL, {"key": key})]
 
     def descendants(self, datanet: str | bytes, version: int | None = None) -> list[bytes]:
         """Record ids of every run that used ``datanet`` (or one version) and every fine-tune below."""
-        did = entity_id(datanet, "datanet")
+        did = self.datanet_id(datanet)
         if version is None:
             rows = self._db.execute(DESCENDANTS_SQL, {"datanet": did})
         else:
@@ -727,7 +917,7 @@ class Index:
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
-        did = entity_id(datanet, "datanet")
+        did = self.datanet_id(datanet)
         if self._db.execute("SELECT 1 FROM datanets WHERE datanet_id = ?", (did,)).fetchone() is None:
             raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} is not registered")
         ids = self.descendants(did, version)
@@ -778,6 +968,9 @@ class _Prefetched:
 
     def model_name(self, model_id: bytes) -> str:
         return self._index.model_name(model_id)
+
+    def model_owner_of(self, model_id: bytes) -> str | None:
+        return self._index.model_owner_of(model_id)
 
     def datanet_use_records(self, datanet: bytes) -> list[tuple[bytes, int]]:
         return self._index.datanet_use_records(datanet)
@@ -854,7 +1047,16 @@ def _split_levels(count: int, blob: bytes) -> list[list[bytes]] | None:
 
 
 def _version_info(
-    did: bytes, name: str, version: int, root: bytes, manifest: bytes, terms: bytes, contributors: str, block: int
+    did: bytes,
+    name: str,
+    version: int,
+    root: bytes,
+    manifest: bytes,
+    terms: bytes,
+    contributors: str,
+    block: int,
+    *,
+    owner: str | None = None,
 ) -> DatanetVersionInfo:
     terms_bytes = bytes(terms)
     try:
@@ -871,4 +1073,5 @@ def _version_info(
         terms_bytes=terms_bytes,
         contributors=tuple((str(a), int(s)) for a, s in json.loads(contributors)),
         block_number=int(block),
+        owner=owner,
     )

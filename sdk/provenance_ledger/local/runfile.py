@@ -6,13 +6,18 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from provenance_ledger.core.canonical import name_id
+from provenance_ledger.core.canonical import entity_id
 from provenance_ledger.core.records import TrainingRun, run_from_dict
 from provenance_ledger.errors import ValidationError
 
 
-def load_run_file(path: str, resolve: Callable[[str, str], bytes] | None) -> TrainingRun:
-    """Read a run file (YAML or JSON) into a :class:`TrainingRun`; errors name the file and the field."""
+def load_run_file(
+    path: str, resolve: Callable[[str, str], bytes] | None, *, owner: str | bytes | None = None
+) -> TrainingRun:
+    """Read a run file (YAML or JSON) into a :class:`TrainingRun`; errors name the file and the field.
+
+    Models and DataNets named by a bare name are ``owner``'s (ids are scoped by owner); ``OWNER/NAME``
+    and ``0x`` ids name any account's. Without ``owner``, bare names are an error."""
     text = Path(path).read_text()
     try:
         if path.endswith((".yaml", ".yml")):
@@ -26,6 +31,6 @@ def load_run_file(path: str, resolve: Callable[[str, str], bytes] | None) -> Tra
             path, f"is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: {exc}"
         ) from None
     try:
-        return run_from_dict(data, name_hasher=name_id, resolve_parent=resolve)
+        return run_from_dict(data, name_hasher=lambda name: entity_id(owner, name), resolve_parent=resolve)
     except ValidationError as exc:
         raise ValidationError(f"{path}: {exc.field}", exc.problem) from None
