@@ -374,6 +374,8 @@ contract ProvenanceRegistry is IProvenanceRegistry {
     /// @dev Checks `run`, derives its id and topics from it, marks it, and emits its events. The run's
     ///      authority is `signer`'s when `signed` (after checking `signature`), else the sender's.
     ///      `anchored` runs are marked in transient storage only (the batch root is stored instead).
+    ///      Fields are read from the checked copy in memory (`t`, the run's tuple: abi.encode(run) without
+    ///      its leading 0x20), whose offsets _canonicalCopy has proved to be the canonical ones.
     function _record(TrainingRun calldata run, bool anchored, bool signed, address signer, bytes calldata signature)
         private
         returns (bytes32 recordId)
@@ -388,23 +390,25 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         // once, behind the head of RunRecorded's data. Checked first, so that no field is read through a
         // non-canonical offset.
         uint256 buf = _canonicalCopy(run);
+        uint256 t = buf + 0x80;
+        bytes32 modelId;
         assembly ("memory-safe") {
             recordId := keccak256(add(buf, 0x60), mload(add(buf, 0x40)))
+            modelId := mload(t)
         }
         address recorder = msg.sender;
         if (signed) {
             _checkSignature(signer, recordId, signature);
             recorder = signer;
         }
-        bytes32 modelId = run.modelId;
         if (!canRecord(modelId, recorder)) {
             if (_modelOwner[modelId] == address(0)) revert UnknownModel(modelId);
             revert NotAuthorizedTrainer(modelId, recorder);
         }
-        _checkSizes(run);
+        _checkSizes(t);
         if (_recordBlock[recordId] != 0 || _tload(recordId)) revert AlreadyRecorded(recordId);
-        _useParents(run.parents, recordId, modelId);
-        _useDatanets(run.datanets, recordId, modelId);
+        _useParents(t, recordId, modelId);
+        _useDatanets(t, recordId, modelId);
         if (anchored) {
             _tstore(recordId);
         } else {
@@ -416,23 +420,42 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         }
     }
 
-    function _checkSizes(TrainingRun calldata run) private pure {
-        uint256 vlen = bytes(run.modelVersion).length;
+    /// @dev modelVersion 1..64 bytes, details at most 16,384 bytes.
+    function _checkSizes(uint256 t) private pure {
+        uint256 vlen;
+        uint256 dlen;
+        assembly ("memory-safe") {
+            vlen := mload(add(t, 0xc0))
+            dlen := mload(add(t, mload(add(t, 0xa0))))
+        }
         if (vlen == 0) revert EmptyModelVersion();
         if (vlen > _MAX_MODEL_VERSION) revert TooLarge("modelVersion", vlen, _MAX_MODEL_VERSION);
-        uint256 dlen = run.details.length;
         if (dlen > _MAX_DETAILS) revert TooLarge("details", dlen, _MAX_DETAILS);
     }
 
     /// @dev Checks the parents (at most 16, distinct, each recorded or proved anchored) and emits ParentUsed.
-    function _useParents(bytes32[] calldata parents, bytes32 recordId, bytes32 modelId) private {
-        uint256 n = parents.length;
+    function _useParents(uint256 t, bytes32 recordId, bytes32 modelId) private {
+        uint256 list; // the parents array: length, then the ids
+        uint256 n;
+        assembly ("memory-safe") {
+            list := add(t, mload(add(t, 0x60)))
+            n := mload(list)
+        }
         if (n > _MAX_PARENTS) revert TooLarge("parents", n, _MAX_PARENTS);
         for (uint256 i; i < n; ++i) {
-            bytes32 parent = parents[i];
-            for (uint256 j; j < i; ++j) {
-                if (parents[j] == parent) revert DuplicateParent(parent);
+            bytes32 parent;
+            bool duplicate;
+            assembly ("memory-safe") {
+                let at := add(list, shl(5, add(i, 1)))
+                parent := mload(at)
+                for { let q := add(list, 0x20) } lt(q, at) { q := add(q, 0x20) } {
+                    if eq(mload(q), parent) {
+                        duplicate := 1
+                        break
+                    }
+                }
             }
+            if (duplicate) revert DuplicateParent(parent);
             if (!_tload(parent) && _recordBlock[parent] == 0) revert UnknownParent(parent);
             emit ParentUsed(parent, recordId, modelId);
         }
@@ -440,21 +463,36 @@ contract ProvenanceRegistry is IProvenanceRegistry {
 
     /// @dev Checks the DataNet uses (1..64, published, weight > 0, distinct, summing to 1,000,000) and
     ///      emits DatanetUsed.
-    function _useDatanets(DatanetUse[] calldata uses, bytes32 recordId, bytes32 modelId) private {
-        uint256 n = uses.length;
+    function _useDatanets(uint256 t, bytes32 recordId, bytes32 modelId) private {
+        uint256 list; // the uses array: length, then (datanetId, version, weightPpm) triples
+        uint256 n;
+        assembly ("memory-safe") {
+            list := add(t, mload(add(t, 0x80)))
+            n := mload(list)
+        }
         if (n == 0) revert NoDatanets();
         if (n > _MAX_DATANETS) revert TooLarge("datanets", n, _MAX_DATANETS);
         uint256 total;
         for (uint256 i; i < n; ++i) {
-            DatanetUse calldata use = uses[i];
-            bytes32 datanetId = use.datanetId;
-            uint64 v = use.version;
-            uint32 weight = use.weightPpm;
+            bytes32 datanetId;
+            uint64 v;
+            uint32 weight;
+            bool duplicate;
+            assembly ("memory-safe") {
+                let at := add(add(list, 0x20), mul(i, 0x60))
+                datanetId := mload(at)
+                v := mload(add(at, 0x20))
+                weight := mload(add(at, 0x40))
+                for { let q := add(list, 0x20) } lt(q, at) { q := add(q, 0x60) } {
+                    if and(eq(mload(q), datanetId), eq(mload(add(q, 0x20)), v)) {
+                        duplicate := 1
+                        break
+                    }
+                }
+            }
             if (v == 0 || v > _datanets[datanetId].versionCount) revert UnknownDatanetVersion(datanetId, v);
             if (weight == 0) revert ZeroWeight(datanetId, v);
-            for (uint256 j; j < i; ++j) {
-                if (uses[j].datanetId == datanetId && uses[j].version == v) revert DuplicateDatanetUse(datanetId, v);
-            }
+            if (duplicate) revert DuplicateDatanetUse(datanetId, v);
             total += weight;
             emit DatanetUsed(datanetId, modelId, recordId, v, weight);
         }
@@ -481,21 +519,22 @@ contract ProvenanceRegistry is IProvenanceRegistry {
         }
     }
 
-    /// @dev Reverts InvalidSignature unless `signature` is `signer`'s over recordDigest(recordId): through
-    ///      ERC-1271 if `signer` has code, else a 65-byte ECDSA (r, s, v) signature with s in the lower
-    ///      half order and v in {27, 28}.
+    /// @dev Reverts InvalidSignature unless `signature` is `signer`'s over recordDigest(recordId): a 65-byte
+    ///      ECDSA (r, s, v) signature with s in the lower half order and v in {27, 28} recovering to
+    ///      `signer` (never address 0), else, if `signer` has code, ERC-1271 isValidSignature. ECDSA is
+    ///      tried first: an EOA signer then costs no EXTCODESIZE of a cold account (2,600 gas); only the
+    ///      holder of `signer`'s key can pass it (an EIP-7702 account signs either way).
     function _checkSignature(address signer, bytes32 recordId, bytes calldata signature) private view {
         bytes32 digest = recordDigest(recordId);
-        bool valid;
-        if (signer.code.length != 0) {
-            valid = _isValidERC1271(signer, digest, signature);
-        } else if (signer != address(0) && signature.length == 65) {
+        if (signature.length == 65 && signer != address(0)) {
             bytes32 r = bytes32(signature[0:32]);
             bytes32 s = bytes32(signature[32:64]);
             uint8 v = uint8(signature[64]);
-            if (uint256(s) <= _HALF_ORDER && (v == 27 || v == 28)) valid = ecrecover(digest, v, r, s) == signer;
+            if (uint256(s) <= _HALF_ORDER && (v == 27 || v == 28) && ecrecover(digest, v, r, s) == signer) return;
         }
-        if (!valid) revert InvalidSignature(signer, recordId);
+        if (signer.code.length == 0 || !_isValidERC1271(signer, digest, signature)) {
+            revert InvalidSignature(signer, recordId);
+        }
     }
 
     /// @dev isValidSignature(digest, signature) by static call; false if it reverts, returns fewer than 32
