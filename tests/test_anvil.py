@@ -23,7 +23,7 @@ def test_record_and_rebuild_lineage_over_json_rpc(anvil) -> None:
     tuned = reg.record_run(make_run("tuned", "2.0", parents=(base.record_id,), uses=[("beta", 1, 1_000_000)]))
     assert reg.record_run(make_run()).already_recorded
 
-    auditor = Registry.at(connect(anvil.url), reg.address, page_size=3)  # tiny pages: paging must still see all
+    auditor = Registry.at(connect(anvil.url), reg.address, page_size=3, default_owner=owner.address)  # tiny pages
     lin = auditor.lineage("tuned", "2.0")
     assert [n.record_id for _, n in lin.walk()] == [tuned.record_id, base.record_id]
     assert {u.label for u in auditor.models_trained_on("alpha")} == {"base@1.0", "tuned@2.0"}

@@ -25,7 +25,6 @@ from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect
 from provenance_ledger.cli.demo import _T0, run_demo
 from provenance_ledger.core.attribution import attribution, split
-from provenance_ledger.core.canonical import name_id
 from provenance_ledger.core.licensing import check_use
 from provenance_ledger.core.lineage import Lineage
 from provenance_ledger.core.records import DatanetUse, Partition, PreprocessingStep, TrainingRun
@@ -84,13 +83,16 @@ def hostile(w3, accounts) -> Lineage:  # type: ignore[no-untyped-def]
         model: str, version: str, uses: list[tuple[str, int, str]], parents: tuple[bytes, ...] = (), steps=()
     ) -> TrainingRun:  # type: ignore[no-untyped-def]
         return TrainingRun(
-            model_id=name_id(model),
+            model_id=reg.model_id(model),
             model_version=version,
             weights_digest=keccak(text=model + version),
             parents=parents,
             datanets=tuple(
                 DatanetUse(
-                    datanet_id=name_id(d), version=1, weight_ppm=w, partition=Partition(split="train", selector=sel)
+                    datanet_id=reg.datanet_id(d),
+                    version=1,
+                    weight_ppm=w,
+                    partition=Partition(split="train", selector=sel),
                 )
                 for d, w, sel in uses
             ),
@@ -416,6 +418,7 @@ def test_audit_command(tmp_path: Path, anvil: AnvilNode) -> None:
         "PROVENANCE_CONFIG": str(tmp_path / "config.json"),
         "PROVENANCE_RPC_URL": anvil.url,
         "PROVENANCE_REGISTRY": reg.address,
+        "PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[0],  # a bare model name is the key's own (ids are owner-scoped)
     }
 
     def provenance(*args: str) -> subprocess.CompletedProcess[str]:

@@ -34,7 +34,7 @@ def test_dry_run_then_deploy(anvil, tmp_path: Path) -> None:
     )
     assert real.returncode == 0, real.stderr
     dep = json.loads((tmp_path / "31337.json").read_text())
-    assert w3.eth.get_code(dep["address"]) and dep["version"] == "1.0.0"
+    assert w3.eth.get_code(dep["address"]) and dep["version"] == "2.0.0"
     nokey = subprocess.run(
         [sys.executable, str(SCRIPT), "--rpc-url", anvil.url, "--dry-run"],
         capture_output=True,

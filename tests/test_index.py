@@ -17,7 +17,7 @@ from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS, connect, dev_keys
 from provenance_ledger.core.canonical import decode_run, encode_run, parse_record, record_id
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
 from provenance_ledger.index.store import Index, _run_recorded
-from tests.conftest import make_run, seed_registry
+from tests.conftest import current_owner, make_run, seed_registry
 from tests.test_cli import Cli
 
 TABLES = ("runs", "datanet_uses", "parents", "models", "datanets", "datanet_versions", "anchors", "blocks", "trainers")
@@ -43,7 +43,7 @@ def _populate(reg: Registry) -> dict[str, bytes]:
     a1 = make_run("base", "3.0", uses=[("alpha", 1, 1_000_000)])
     a2 = make_run("tuned", "3.1", parents=(record_id(a1), base), uses=[("beta", 1, 1_000_000)])
     a3 = make_run("tuned", "3.1", parents=(record_id(t21),), uses=[("alpha", 2, 1_000_000)], started_at=5)
-    root, _ = reg.anchor_runs([a1, a2, a3])
+    root = reg.anchor_runs([a1, a2, a3]).root
     return {
         "base": base,
         "tuned": tuned,
@@ -71,7 +71,7 @@ def reg(anvil) -> Registry:
 @pytest.mark.anvil
 def test_lineage_and_used_by_from_the_index_equal_those_from_logs(reg: Registry, tmp_path: Path) -> None:
     ids = _populate(reg)
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     r = idx.sync(reg)
     assert r.records == 7 and r.rewound_to is None and r.to_block == reg.w3.eth.block_number
     for model, version in REFS:
@@ -104,7 +104,7 @@ def test_lineage_and_used_by_from_the_index_equal_those_from_logs(reg: Registry,
 
 def test_index_on_the_embedded_chain(registry: Registry, tmp_path: Path) -> None:
     _populate(registry)
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     assert idx.sync(registry).records == 7
     for model, version in REFS:
         assert idx.lineage(model, version) == registry.lineage(model, version)
@@ -112,7 +112,7 @@ def test_index_on_the_embedded_chain(registry: Registry, tmp_path: Path) -> None
 
 
 def test_lineage_and_reverse_queries_scan_no_table(tmp_path: Path) -> None:
-    plans = Index(tmp_path / "i.sqlite").query_plans()
+    plans = Index(tmp_path / "i.sqlite", default_owner=current_owner).query_plans()
     assert set(plans) >= {"lineage", "descendants", "descendants_of_version", "runs_of", "get_run", "uses", "children"}
     for name, plan in plans.items():
         scans = [line for line in plan if line.startswith("SCAN")]
@@ -125,7 +125,7 @@ def test_lineage_and_reverse_queries_scan_no_table(tmp_path: Path) -> None:
 
 @pytest.mark.anvil
 def test_incremental_sync_reads_only_new_blocks(reg: Registry, tmp_path: Path) -> None:
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     first = idx.sync(reg)
     assert first.records == 0 and first.events == 7  # the seed: 2 models, 2 DataNets, 3 DataNet versions
     assert idx.status().counts["datanet_versions"] == 3
@@ -144,13 +144,13 @@ def test_incremental_sync_reads_only_new_blocks(reg: Registry, tmp_path: Path) -
     reg.record_run(make_run("base", "9.0"))
     assert not idx.is_fresh(reg)
     assert idx.sync(reg).records == 1 and idx.is_fresh(reg)
-    with Index(tmp_path / "i.sqlite") as reopened:  # state survives a reopen
+    with Index(tmp_path / "i.sqlite", default_owner=current_owner) as reopened:  # state survives a reopen
         assert reopened.last_block == idx.last_block and reopened.status().counts == idx.status().counts
 
 
 @pytest.mark.anvil
 def test_an_index_serves_one_registry(reg: Registry, tmp_path: Path) -> None:
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     idx.sync(reg)
     other = Registry.deploy(reg.w3, Account.from_key(ANVIL_DEV_KEYS[1]))
     assert not idx.indexes(other) and not idx.is_fresh(other)
@@ -168,7 +168,7 @@ def _rpc(reg: Registry, method: str, *params: Any) -> Any:
 @pytest.mark.anvil
 @pytest.mark.parametrize(("n_a", "n_b"), [(3, 2), (3, 5), (20, 1), (3, 0)])
 def test_reorg_drops_orphaned_records(reg: Registry, tmp_path: Path, n_a: int, n_b: int) -> None:
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     idx.sync(reg)
     kept = reg.record_run(make_run("base", "keep")).record_id
     snapshot = _rpc(reg, "evm_snapshot")
@@ -194,7 +194,7 @@ def test_reorg_drops_orphaned_records(reg: Registry, tmp_path: Path, n_a: int, n
     assert idx.status().counts["runs"] == 1 + n_b
     assert idx.runs_of("base", "a0") == []
     assert idx.last_block == reg.w3.eth.block_number and idx.is_fresh(reg)
-    fresh = Index(tmp_path / "fresh.sqlite")
+    fresh = Index(tmp_path / "fresh.sqlite", default_owner=current_owner)
     fresh.sync(reg)
     for table in TABLES:  # the rewound index equals one built from scratch on the new chain
         assert _dump(idx, table) == _dump(fresh, table), table
@@ -213,7 +213,7 @@ def _dump(idx: Index, table: str) -> list[Any]:
 def test_confirmations_keep_the_newest_blocks_out(reg: Registry, tmp_path: Path) -> None:
     ids = [reg.record_run(make_run("base", f"c{i}")).record_id for i in range(4)]  # one block each
     head = reg.w3.eth.block_number
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     r = idx.sync(reg, confirmations=2)
     assert r.to_block == idx.last_block == head - 2
     assert [idx.get_run(rid).record_id for rid in ids[:2]] == ids[:2]
@@ -234,7 +234,7 @@ def test_confirmations_keep_the_newest_blocks_out(reg: Registry, tmp_path: Path)
 def test_a_tampered_row_is_detected_on_read(reg: Registry, tmp_path: Path) -> None:
     ids = _populate(reg)
     path = tmp_path / "i.sqlite"
-    Index(path).sync(reg).records  # noqa: B018
+    Index(path, default_owner=current_owner).sync(reg).records  # noqa: B018
     db = sqlite3.connect(path)
     (record,) = db.execute("SELECT record FROM runs WHERE record_id = ?", (ids["base"],)).fetchone()
     forged = bytes(record).replace(b"length_filter", b"length_fi1ter")
@@ -245,7 +245,7 @@ def test_a_tampered_row_is_detected_on_read(reg: Registry, tmp_path: Path) -> No
     db.commit()
     db.close()
 
-    idx = Index(path)
+    idx = Index(path, default_owner=current_owner)
     with pytest.raises(VerificationError, match="do not hash to its id"):
         idx.get_run(ids["base"])
     with pytest.raises(VerificationError):
@@ -285,7 +285,7 @@ def test_fast_decoders_agree_with_eth_abi() -> None:
 def test_missing_index_and_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(NotFoundError, match="no index"):
         Index(tmp_path / "absent.sqlite", create=False)
-    idx = Index(tmp_path / "i.sqlite")
+    idx = Index(tmp_path / "i.sqlite", default_owner=current_owner)
     assert idx.last_block is None and idx.status().counts["runs"] == 0
     with pytest.raises(NotFoundError):
         idx.get_run(b"\1" * 32)

@@ -20,7 +20,7 @@ from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import connect, dev_keys
 from provenance_ledger.errors import ChainError
 from provenance_ledger.index.store import Index
-from tests.conftest import make_run, seed_registry
+from tests.conftest import current_owner, make_run, seed_registry
 
 ADDRESS = "0x" + "12" * 20
 CAP_ERROR = {"code": -32005, "message": "query returned more than {cap} results"}
@@ -153,7 +153,8 @@ def test_logs_and_index_sync_through_a_capped_provider(anvil, tmp_path) -> None:
         ]
     assert capped.refused > 0
 
-    plain, through_cap = Index(tmp_path / "plain.sqlite"), Index(tmp_path / "capped.sqlite")
+    plain = Index(tmp_path / "plain.sqlite", default_owner=current_owner)
+    through_cap = Index(tmp_path / "capped.sqlite", default_owner=current_owner)
     want = plain.sync(reg)
     got = through_cap.sync(slow, max_logs=1_000)
     assert got.events == want.events and got.records == want.records == 9

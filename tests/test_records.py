@@ -7,8 +7,9 @@ from eth_utils import keccak
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from provenance_ledger.core.canonical import decode_run, encode_run, name_id, record_id
+from provenance_ledger.core.canonical import decode_run, encode_run, entity_id, record_id
 from provenance_ledger.core.records import (
+    RELATIONS,
     CodeRef,
     DatanetUse,
     Partition,
@@ -17,7 +18,7 @@ from provenance_ledger.core.records import (
     run_from_dict,
 )
 from provenance_ledger.errors import ProvenanceError, ValidationError
-from tests.conftest import make_run
+from tests.conftest import OWNER, make_run
 
 
 def test_error_hierarchy_is_pinned() -> None:
@@ -54,7 +55,7 @@ def test_run_file_errors_name_the_field(mutate, field) -> None:
     }
     mutate(data)
     with pytest.raises(ValidationError) as exc:
-        run_from_dict(data, name_hasher=name_id)
+        run_from_dict(data, name_hasher=lambda n: entity_id(OWNER, n))
     assert exc.value.field == field, str(exc.value)
     assert str(exc.value).startswith(field)
 
@@ -92,6 +93,11 @@ json_scalars = st.one_of(
 json_values = st.recursive(
     json_scalars, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3), max_leaves=8
 )
+integral_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1) | st.text(max_size=12),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=6), c, max_size=3),
+    max_leaves=6,
+)
 
 
 @st.composite
@@ -99,9 +105,10 @@ def runs(draw) -> TrainingRun:
     n = draw(st.integers(1, 4))
     cuts = sorted(draw(st.lists(st.integers(1, 999_999), min_size=n - 1, max_size=n - 1, unique=True)))
     bounds = [0, *cuts, 1_000_000]
+    ids = draw(st.lists(st.binary(min_size=32, max_size=32), min_size=n, max_size=n, unique=True))
     uses = tuple(
         DatanetUse(
-            datanet_id=draw(st.binary(min_size=32, max_size=32)),
+            datanet_id=ids[i],
             version=draw(st.integers(1, 2**64 - 1)),
             weight_ppm=bounds[i + 1] - bounds[i],
             partition=draw(
@@ -117,11 +124,14 @@ def runs(draw) -> TrainingRun:
         for i in range(n)
     )
     started = draw(st.none() | st.integers(0, 2**40))
+    parents = tuple(draw(st.lists(st.binary(min_size=32, max_size=32), max_size=3, unique=True)))
+    relations = tuple(draw(st.sampled_from(RELATIONS)) for _ in parents)
     return TrainingRun(
         model_id=draw(st.binary(min_size=32, max_size=32)),
-        model_version=draw(st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode()) <= 128)),
+        model_version=draw(st.text(min_size=1, max_size=20).filter(lambda s: len(s.encode()) <= 64)),
         weights_digest=draw(st.binary(min_size=32, max_size=32)),
-        parents=tuple(draw(st.lists(st.binary(min_size=32, max_size=32), max_size=3, unique=True))),
+        parents=parents,
+        relations=relations,
         datanets=uses,
         preprocessing=tuple(
             draw(
@@ -137,9 +147,16 @@ def runs(draw) -> TrainingRun:
         ),
         code=draw(
             st.none()
-            | st.builds(CodeRef, repo=st.text(min_size=1, max_size=10), commit=st.text(min_size=1, max_size=10))
+            | st.builds(
+                CodeRef,
+                repo=st.text(min_size=1, max_size=10),
+                commit=st.text(min_size=1, max_size=10),
+                dirty=st.none() | st.booleans(),
+                diff_sha256=st.none() | st.text("0123456789abcdef", min_size=64, max_size=64),
+            )
         ),
         hyperparameters=draw(st.dictionaries(st.text(max_size=6), json_values, max_size=4)),
+        environment=draw(st.dictionaries(st.text(max_size=6), integral_json, max_size=3)),
         started_at=started,
         ended_at=None if started is None else started + draw(st.integers(0, 10**6)),
     )

@@ -7,9 +7,9 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, given, settings
 
 from provenance_ledger.chain.client import Registry
-from provenance_ledger.core.canonical import encode_run, name_id, record_id, run_tuple
+from provenance_ledger.core.canonical import encode_run, record_id, run_tuple
 from provenance_ledger.errors import ContractRevertError, NotFoundError, VerificationError
-from tests.conftest import make_run
+from tests.conftest import eid, make_run
 from tests.test_records import runs
 
 
@@ -46,17 +46,18 @@ def test_contract_rejects_a_duplicate_sent_directly(registry: Registry) -> None:
     run = make_run()
     registry.record_run(run)
     with pytest.raises(ContractRevertError) as exc:
-        registry._transact("recordRun", run_tuple(run))
+        registry._transact("recordRun", run_tuple(run), [])
     assert exc.value.name == "AlreadyRecorded" and exc.value.args_ == (record_id(run),)
 
 
 def test_batch_records_parent_in_same_batch_and_skips_known(registry: Registry) -> None:
     base = make_run()
     tuned = make_run("tuned", "2.0", parents=(record_id(base),), uses=[("alpha", 1, 1_000_000)])
-    results, tx = registry.record_runs([base, tuned])
-    assert tx is not None and all(not r.already_recorded for r in results)
-    again, tx2 = registry.record_runs([base, tuned])
-    assert tx2 is None and all(r.already_recorded for r in again)
+    first = registry.record_runs([base, tuned])
+    assert first.tx is not None and all(not r.already_recorded for r in first.results)
+    again = registry.record_runs([base, tuned])
+    assert again.tx is None and all(r.already_recorded for r in again.results)
+    assert again.already_recorded == [record_id(base), record_id(tuned)]
 
 
 @pytest.mark.parametrize(
@@ -77,9 +78,9 @@ def test_each_rejection_is_decoded(registry: Registry, build, error) -> None:
 
 def test_weights_checked_on_chain_too(registry: Registry) -> None:
     t = list(run_tuple(make_run()))
-    t[4] = [(name_id("alpha"), 1, 999_999)]
+    t[4] = [(eid("alpha"), 1, 999_999)]
     with pytest.raises(ContractRevertError) as exc:
-        registry._transact("recordRun", tuple(t))
+        registry._transact("recordRun", tuple(t), [])
     assert exc.value.name == "WeightsDoNotSum" and exc.value.args_ == (999_999,)
 
 
@@ -94,7 +95,7 @@ def test_only_owner_or_trainer_can_record(w3, registry: Registry, accounts) -> N
     with pytest.raises(ContractRevertError):
         outsider.record_run(make_run(version="9"))
     with pytest.raises(ContractRevertError) as exc:
-        outsider.authorize_trainer("base", accounts[4].address)
+        outsider.authorize_trainer(registry.model_id("base"), accounts[4].address)
     assert exc.value.name == "NotModelOwner"
 
 
@@ -138,29 +139,38 @@ def test_altered_log_copy_is_detected(registry: Registry) -> None:
 
 def test_anchored_batch_is_verified_like_recorded_runs(registry: Registry) -> None:
     runs_ = [make_run(version=f"3.{i}") for i in range(5)]
-    root, tx = registry.anchor_runs(runs_)
-    assert registry.anchor_block(root) == tx.block_number
+    batch = registry.anchor_runs(runs_)
+    root = batch.root
+    assert root is not None and batch.tx is not None
+    assert registry.anchor_block(root) == batch.tx.block_number
     got = registry.get_run(record_id(runs_[3]))
     assert got.anchor_root == root and got.anchor_proof
     assert registry.record_block(record_id(runs_[3])) == 0
     assert registry.lineage("base", "3.4").runs[0].recorded.anchor_root == root
 
 
+def record_run_calldata(registry: Registry, record: bytes) -> bytes:
+    """Raw calldata of ``recordRun(run, [])`` around a record's bytes (``0x20`` + the run's tuple), with
+    the (empty) proofs before the run so that the run is the tail of the calldata."""
+    tuple_bytes = record[32:]
+    head = (0x60).to_bytes(32, "big") + (0x40).to_bytes(32, "big")
+    return registry.abi.functions["recordRun"].selector + head + bytes(32) + tuple_bytes
+
+
 def test_non_canonical_calldata_is_rejected(registry: Registry) -> None:
     """Only the canonical encoding is accepted, so one run can never be recorded under two ids."""
     run = make_run()
     enc = bytearray(encode_run(run))  # 0x20 ‖ tuple
-    fn = registry.abi.functions["recordRun"]
     dirty = bytearray(enc)
     vlen = int.from_bytes(enc[32 + 0xC0 : 32 + 0xE0], "big")
     dirty[32 + 0xE0 + vlen] = 0x01  # a nonzero byte in the version string's padding
     with pytest.raises(ContractRevertError) as exc:
-        registry.signer.transact(registry.address, fn.selector + bytes(dirty))  # type: ignore[union-attr]
+        registry.signer.transact(registry.address, record_run_calldata(registry, bytes(dirty)))  # type: ignore[union-attr]
     assert exc.value.name == "NonCanonicalEncoding"
     moved = bytearray(enc)
     moved[32 + 0x20 : 32 + 0x40] = (0xC0 + 32).to_bytes(32, "big")  # version offset off its canonical place
     with pytest.raises(ContractRevertError) as exc:
-        registry.signer.transact(registry.address, fn.selector + bytes(moved))  # type: ignore[union-attr]
+        registry.signer.transact(registry.address, record_run_calldata(registry, bytes(moved)))  # type: ignore[union-attr]
     assert exc.value.name == "NonCanonicalEncoding"
-    registry.signer.transact(registry.address, fn.selector + bytes(enc))  # type: ignore[union-attr]
+    registry.signer.transact(registry.address, record_run_calldata(registry, bytes(enc)))  # type: ignore[union-attr]
     assert registry.record_block(record_id(run)) != 0

@@ -109,15 +109,22 @@ class Env:
                 f"no registry known for chain {chain_id} at {self.rpc_url}: run `provenance deploy` or pass --registry"
             )
         from_block = (
-            self._from_block if self._from_block is not None else (dep.block if dep and dep.address == address else 0)
-        )
+            self._from_block
+            if self._from_block is not None
+            else (dep.block if dep and dep.address == address else None)
+        )  # None: the registry's deployedAt()
         account = None
         if sign:
             password = os.environ.get("PROVENANCE_KEYSTORE_PASSWORD")
             if keystore and password is None:
                 password = click.prompt("Keystore password", hide_input=True, default="", show_default=False)
             account = load_account(keystore=keystore, password=password)
-        return Registry.at(self.w3, address, account, page_size=self.page_size, from_block=from_block)
+        # Ids are scoped by owner: a bare model or DataNet name is the signing key's (v2 stop-gap; the
+        # OWNER/NAME and alias handling of the CLI is still to come).
+        owner = account.address if account is not None else _env_owner()
+        return Registry.at(
+            self.w3, address, account, page_size=self.page_size, from_block=from_block, default_owner=owner
+        )
 
 
 def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -196,10 +203,22 @@ def address(value: str) -> str:
     return to_checksum_address(value)
 
 
+def _env_owner() -> str | None:
+    """The address of ``$PROVENANCE_PRIVATE_KEY``, when it holds a valid key."""
+    from provenance_ledger.chain.rpc import KEY_ENV, load_account
+
+    if not os.environ.get(KEY_ENV):
+        return None
+    try:
+        return str(load_account().address)
+    except ProvenanceError:
+        return None
+
+
 def reg_model_id(name: str) -> bytes:
     from provenance_ledger.core.canonical import entity_id
 
-    return entity_id(name, "model")
+    return entity_id(_env_owner(), name, "model")
 
 
 LARGE_INPUT = 64 << 20
@@ -266,7 +285,7 @@ def source_for(env: Env, *, use_index: bool = True, db: str | None = None) -> An
     if not path.exists():
         return reg
     try:
-        idx = Index(path, create=False)
+        idx = Index(path, create=False, default_owner=_env_owner)
     except ProvenanceError as exc:
         _note(f"ignoring the index {path} ({exc}); reading event logs")
         return reg
@@ -313,7 +332,7 @@ def _fresh_index(env: Env, db: str | None) -> Any:
     if address is None or not path.is_file():
         return None
     try:
-        idx = Index(path, create=False)
+        idx = Index(path, create=False, default_owner=_env_owner)
     except (ProvenanceError, sqlite3.Error):
         return None
     try:

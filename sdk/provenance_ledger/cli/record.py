@@ -49,9 +49,10 @@ def record(env: Env, as_json: bool, keystore: str | None, run_file: str, dry_run
     def resolve(model: str, version: str) -> bytes:
         return _resolve_parent(reader(), model, version)
 
+    from provenance_ledger.cli._common import _env_owner
     from provenance_ledger.local.runfile import load_run_file
 
-    run = load_run_file(run_file, resolve)
+    run = load_run_file(run_file, resolve, owner=_env_owner())  # bare names: the signing key's (v2 stop-gap)
     if dry_run:
         enc = encode_run(run)
         emit(

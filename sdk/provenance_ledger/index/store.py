@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from provenance_ledger.core.address import checksum_address
-from provenance_ledger.core.canonical import entity_id, model_version_key
+from provenance_ledger.core.canonical import entity_id, model_version_key, split_owner
 from provenance_ledger.core.entries import (
     DatanetRetraction,
     DatanetVersionInfo,
@@ -64,6 +64,7 @@ from provenance_ledger.core.entries import (
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import merkle_levels_of_ids
+from provenance_ledger.core.records import is_id
 from provenance_ledger.core.verify import check_record, check_record_fields, prove_in_batch
 from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
 
@@ -227,11 +228,15 @@ class Index:
     """A SQLite index of one registry on one chain: the file is created empty, and bound to a
     registry and chain by its first :meth:`sync`."""
 
-    def __init__(self, path: str | Path, *, create: bool = True, default_owner: str | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        create: bool = True,
+        default_owner: str | Callable[[], str | None] | None = None,
+    ) -> None:
         self.path = Path(path)
-        self.default_owner = default_owner
-        """Whose entity a bare model or DataNet name is (ids are scoped by owner); ``OWNER/NAME`` and
-        ``0x`` ids name anyone's."""
+        self._default_owner = default_owner
         if not create and not self.path.exists():
             raise NotFoundError(f"no index at {self.path}: run `provenance index sync`")
         if create:
@@ -625,17 +630,21 @@ class Index:
         db.execute("BEGIN IMMEDIATE")
         try:
             # The first event of a record id fills its runs row; later ones (same bytes) are repeats.
-            known = self._rows("SELECT record_id FROM runs WHERE record_id IN ({})", [r[0] for r in runs])
-            seen: set[bytes] = {bytes(k[0]) for k in known}
+            # (An event read again, e.g. after a partial rewind, is the same event, not a repeat.)
+            known = self._rows(
+                "SELECT record_id, block, log_index FROM runs WHERE record_id IN ({})", [r[0] for r in runs]
+            )
+            first_at: dict[bytes, tuple[int, int]] = {bytes(k[0]): (int(k[1]), int(k[2])) for k in known}
             firsts: list[list[Any]] = []
             repeats: list[tuple[Any, ...]] = []
             for item in runs:
                 rid_: bytes = item[0]
-                if rid_ in seen:
-                    repeats.append((rid_, item[4], item[5], item[6], item[8], item[9]))
-                else:
-                    seen.add(rid_)
+                at = first_at.get(rid_)
+                if at is None:
+                    first_at[rid_] = (item[4], item[6])
                     firsts.append(item)
+                elif at != (item[4], item[6]):
+                    repeats.append((rid_, item[4], item[5], item[6], item[8], item[9]))
             db.executemany(f"INSERT INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", firsts)
             new_records = len(firsts)
             db.executemany("INSERT OR IGNORE INTO repeats VALUES (?,?,?,?,?,?)", repeats)
@@ -735,13 +744,31 @@ class Index:
             out.extend(self._db.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
         return out
 
+    @property
+    def default_owner(self) -> str | None:
+        """Whose entity a bare model or DataNet name is (ids are scoped by owner); ``OWNER/NAME`` and
+        ``0x`` ids name anyone's. Given as an address, or a callable asked on first use."""
+        if callable(self._default_owner):
+            self._default_owner = self._default_owner()
+        return self._default_owner
+
+    @default_owner.setter
+    def default_owner(self, value: str | None) -> None:
+        self._default_owner = value
+
+    def _owner_for(self, ref: str | bytes) -> str | None:
+        """The default owner, asked only for a bare name."""
+        if isinstance(ref, bytes | bytearray) or is_id(ref) or split_owner(ref)[0] is not None:
+            return None
+        return self.default_owner
+
     def model_id(self, model: str | bytes) -> bytes:
         """The id of a model given by id, ``OWNER/NAME`` or a bare name (``default_owner``'s)."""
-        return entity_id(self.default_owner, model, "model")
+        return entity_id(self._owner_for(model), model, "model")
 
     def datanet_id(self, datanet: str | bytes) -> bytes:
         """The id of a DataNet given by id, ``OWNER/NAME`` or a bare name (``default_owner``'s)."""
-        return entity_id(self.default_owner, datanet, "datanet")
+        return entity_id(self._owner_for(datanet), datanet, "datanet")
 
     def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
         """Every run that produced ``model@version`` (verified), in recording order."""
