@@ -184,3 +184,64 @@ def datanet_publish(
             tx,
         ),
     )
+
+
+REASONS = ("pii", "licence", "corrupt", "superseded", "other")
+"""Retraction reasons, codes 1..5 in the registry (see IProvenanceRegistry.sol, RETRACTIONS)."""
+
+
+def _split_version(ref: str, what: str) -> tuple[str, str]:
+    name, sep, version = ref.rpartition("@")
+    if not sep or not name or not version:
+        raise ValidationError(what, f"expected NAME@VERSION, got {visible(ref)!r}")
+    return name, version
+
+
+@model.command(
+    "retract",
+    epilog="Examples:\n\n\b\n"
+    "    provenance model retract acme-support@1.1 --reason pii --note https://acme.example/incidents/42\n"
+    "    provenance model retract acme-support@1.0 --reason superseded",
+)
+@chain_options
+@keystore_option
+@click.argument("ref", metavar="NAME@VERSION")
+@click.option("--reason", required=True, type=click.Choice(REASONS), help="Why the version is retracted.")
+@click.option("--note", default="", help="The hash or URI of an explanation (at most 1,024 bytes; public).")
+def model_retract(env: Env, as_json: bool, keystore: str | None, ref: str, reason: str, note: str) -> None:
+    """Retract one of your model versions: an append-only event with a reason; its records stay readable
+    and every later answer flags it."""
+    name, version = _split_version(ref, "NAME@VERSION")
+    reg = env.registry(sign=True, keystore=keystore)
+    tx = reg.retract_model_version(name, version, reason=reason, note=note)
+    emit(
+        {"model": name, "version": version, "reason": reason, "note": note, **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Retracted model {visible(name)}@{visible(version)} ({reason})", tx),
+    )
+
+
+@datanet.command(
+    "retract",
+    epilog="Examples:\n\n\b\n"
+    "    provenance datanet retract support-tickets@3 --reason pii --note sha256:9f2c…\n"
+    "    provenance datanet retract openwiki-en@1 --reason licence",
+)
+@chain_options
+@keystore_option
+@click.argument("ref", metavar="NAME@VERSION")
+@click.option("--reason", required=True, type=click.Choice(REASONS), help="Why the version is retracted.")
+@click.option("--note", default="", help="The hash or URI of an explanation (at most 1,024 bytes; public).")
+def datanet_retract(env: Env, as_json: bool, keystore: str | None, ref: str, reason: str, note: str) -> None:
+    """Retract one of your DataNet versions (e.g. it contained PII): an append-only event with a reason;
+    nothing is deleted, and the models trained on it are flagged."""
+    name, v = _split_version(ref, "NAME@VERSION")
+    if not v.isdigit() or int(v) < 1:
+        raise ValidationError("NAME@VERSION", f"a DataNet version is a positive number, got {visible(v)!r}")
+    reg = env.registry(sign=True, keystore=keystore)
+    tx = reg.retract_datanet_version(name, int(v), reason=reason, note=note)
+    emit(
+        {"datanet": name, "version": int(v), "reason": reason, "note": note, **(tx_json(tx) or {})},
+        as_json,
+        lambda: tx_line(f"Retracted DataNet {visible(name)}@{v} ({reason})", tx),
+    )
