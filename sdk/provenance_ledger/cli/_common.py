@@ -189,10 +189,19 @@ def tx_json(tx: Any) -> dict[str, Any] | None:
 
 
 def split_ref(ref: str, what: str) -> tuple[str, str]:
+    """``[OWNER/]NAME@VERSION`` -> (``[0xADDRESS/]NAME``, VERSION); an alias OWNER becomes its address."""
     name, sep, version = ref.rpartition("@")
     if not sep or not name or not version:
         raise ValidationError(what, f"expected NAME@VERSION, got {ref!r}")
-    return name, version
+    return resolve_ref(name), version
+
+
+def resolve_ref(name: str) -> str:
+    """``ALIAS/NAME`` -> ``0xADDRESS/NAME`` through the project's aliases; other names unchanged (a bare
+    name is the signer's own, ``0xADDRESS/NAME`` another account's)."""
+    from provenance_ledger.local.config import Config
+
+    return Config.load().resolve_ref(name)
 
 
 def address(value: str) -> str:

@@ -16,7 +16,7 @@ import sys
 
 import click
 
-from provenance_ledger.cli import audit, data, index, node, query, record, registry
+from provenance_ledger.cli import alias, audit, data, index, node, query, record, registry
 from provenance_ledger.errors import ProvenanceError
 from provenance_ledger.report import safe
 
@@ -53,6 +53,8 @@ for command in (
     registry.model,
     registry.datanet,
     record.record,
+    record.submit,
+    alias.alias,
     query.lineage,
     query.used_by,
     record.show,

@@ -12,12 +12,17 @@ from provenance_ledger.errors import ValidationError
 
 
 def load_run_file(
-    path: str, resolve: Callable[[str, str], bytes] | None, *, owner: str | bytes | None = None
+    path: str,
+    resolve: Callable[[str, str], bytes] | None,
+    *,
+    owner: str | bytes | None = None,
+    refs: Callable[[str], str] | None = None,
 ) -> TrainingRun:
     """Read a run file (YAML or JSON) into a :class:`TrainingRun`; errors name the file and the field.
 
     Models and DataNets named by a bare name are ``owner``'s (ids are scoped by owner); ``OWNER/NAME``
-    and ``0x`` ids name any account's. Without ``owner``, bare names are an error."""
+    and ``0x`` ids name any account's. Without ``owner``, bare names are an error. ``refs`` rewrites a
+    name first (the CLI passes :meth:`Config.resolve_ref`, so ``ALIAS/NAME`` works in run files)."""
     text = Path(path).read_text()
     try:
         if path.endswith((".yaml", ".yml")):
@@ -31,6 +36,7 @@ def load_run_file(
             path, f"is not valid {'YAML' if path.endswith(('.yaml', '.yml')) else 'JSON'}: {exc}"
         ) from None
     try:
-        return run_from_dict(data, name_hasher=lambda name: entity_id(owner, name), resolve_parent=resolve)
+        rewrite = refs or (lambda name: name)
+        return run_from_dict(data, name_hasher=lambda name: entity_id(owner, rewrite(name)), resolve_parent=resolve)
     except ValidationError as exc:
         raise ValidationError(f"{path}: {exc.field}", exc.problem) from None
