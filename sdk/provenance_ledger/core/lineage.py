@@ -181,6 +181,8 @@ class Usage:
     """0 = trained on it directly; n = through n fine-tunes."""
     via: tuple[bytes, ...]
     """Record ids from the run that used the DataNet directly down to this one."""
+    model_owner: str | None = None
+    """Who registered the model (None if the reader has no ModelRegistered event for it)."""
 
     @property
     def label(self) -> str:
@@ -189,6 +191,9 @@ class Usage:
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model_name,
+            "model_id": hexstr(self.recorded.run.model_id),
+            "model_owner": self.model_owner,
+            "recorder": self.recorded.recorder,
             "version": self.recorded.run.model_version,
             "record_id": hexstr(self.recorded.record_id),
             "block": self.recorded.block_number,
@@ -233,6 +238,7 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
                     weight_ppm=weight,
                     depth=depth,
                     via=via,
+                    model_owner=source.model_owner_of(rec.run.model_id),
                 )
             )
         kids = children_many([rid for rid, *_ in fresh])

@@ -28,6 +28,21 @@ def hx(b: bytes, short: bool = False) -> str:
     return h[:10] + "…" + h[-4:] if short else h
 
 
+def short_address(address: str | None) -> str:
+    """``0xf39F…2266``: an address abbreviated for a table (in full in --json); ``?`` when unknown."""
+    return "?" if not address else f"{address[:6]}…{address[-4:]}"
+
+
+def _relations(lin: Lineage) -> dict[bytes, str]:
+    """Record id of each parent run -> how its child derives from it (fine-tune, adapter, ...)."""
+    out: dict[bytes, str] = {}
+    for _, node in lin.walk():
+        for i, parent in enumerate(node.parents):
+            rels = node.relations
+            out.setdefault(parent.record_id, rels[i] if i < len(rels) else "fine-tune")
+    return out
+
+
 def pct(ppm: int) -> str:
     return f"{ppm / 10_000:.4g}%"
 
@@ -73,19 +88,28 @@ def lineage_table(lin: Lineage) -> Table:
     )
     for col in ("model version / record", "DataNet version", "weight", "partition", "preprocessing", "license"):
         t.add_column(col, overflow="fold")
+    relation = _relations(lin)
     for depth, node in lin.walk():
         run = node.recorded.run
+        repeats = len(node.recorded.repeats)
         who = Text.assemble(
-            "  " * depth + ("↳ parent " if depth else ""),
+            "  " * depth + (f"↳ parent ({relation.get(node.record_id, 'fine-tune')}) " if depth else ""),
             safe.text(node.label, "bold"),
+            f"\nowner {short_address(node.model_owner)}",
             f"\nrecord {hx(node.record_id, True)}\nblock {node.recorded.block_number}",
+            f"\nrecorder {short_address(node.recorder)}",
             f"\nanchored under {hx(node.recorded.anchor_root, True)}" if node.recorded.anchor_root else "",
+            f"\nrepeated {repeats}x later (one record)" if repeats else "",
         )
         steps = Text("\n".join(safe.visible(step_text(s)) for s in run.preprocessing) or "none")
         for i, d in enumerate(node.datanets):
             t.add_row(
                 who if i == 0 else "",
-                Text.assemble(safe.text(d.info.label), f"\nroot {hx(d.info.content_root, True)}"),
+                Text.assemble(
+                    safe.text(d.info.label),
+                    f"\nowner {short_address(d.info.owner)}",
+                    f"\nroot {hx(d.info.content_root, True)}",
+                ),
                 Text(pct(d.use.weight_ppm)),
                 safe.text(partition_text(d.use.partition)),
                 steps if i == 0 else "",
@@ -97,7 +121,11 @@ def lineage_table(lin: Lineage) -> Table:
 def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     run = node.recorded.run
     branch = tree.add(
-        _title(safe.text(node.label, "bold"), f"  record {hx(node.record_id)}  block {node.recorded.block_number}")
+        _title(
+            safe.text(node.label, "bold"),
+            f"  owner {short_address(node.model_owner)}  record {hx(node.record_id)}  block {node.recorded.block_number}",
+            f"  recorder {short_address(node.recorder)}",
+        )
     )
     if node.record_id in seen:
         branch.add(Text("(shown above)"))
@@ -120,15 +148,17 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
         data.add(
             _title(
                 safe.text(d.info.label),
-                f"  weight {pct(d.use.weight_ppm)}  partition (",
+                f"  owner {short_address(d.info.owner)}  weight {pct(d.use.weight_ppm)}  partition (",
                 safe.text(partition_text(d.use.partition)),
                 ")  license ",
                 safe.text(license_text(d.info.terms)),
                 f"  root {hx(d.info.content_root)}",
             )
         )
-    for p in node.parents:
-        _node_tree(p, branch.add(Text("fine-tuned from")), seen)
+    rels = node.relations
+    for i, p in enumerate(node.parents):
+        rel = rels[i] if i < len(rels) else "fine-tune"
+        _node_tree(p, branch.add(Text(f"parent ({rel})")), seen)
 
 
 def lineage_tree(lin: Lineage) -> Tree:
@@ -149,16 +179,18 @@ def lineage_dot(lin: Lineage) -> str:
 
 def usage_table(datanet: str, usages: Sequence[Usage]) -> Table:
     t = Table(title=_title("Models that used ", safe.text(datanet)), show_lines=False)
-    for col in ("model version", "DataNet version", "weight in run", "how", "record", "block"):
+    for col in ("model version", "owner", "DataNet version", "weight in run", "how", "record", "recorder", "block"):
         t.add_column(col, overflow="fold")
     for u in usages:
         how = "trained on it" if u.depth == 0 else f"via {u.depth} fine-tune{'s' if u.depth > 1 else ''}"
         t.add_row(
             safe.text(u.label),
+            Text(short_address(u.model_owner)),
             Text(f"v{u.datanet_version}"),
             Text(pct(u.weight_ppm)),
             Text(how),
             Text(hx(u.recorded.record_id, True)),
+            Text(short_address(u.recorded.recorder)),
             Text(str(u.recorded.block_number)),
         )
     return t
