@@ -17,12 +17,12 @@ from provenance_ledger.cli._common import (
     emit,
     hexstr,
     keystore_option,
-    reg_model_id,
+    resolve_ref,
     stderr_console,
     tx_json,
     tx_line,
 )
-from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError, VerificationError
+from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError
 from provenance_ledger.report import safe
 
 
@@ -367,15 +367,12 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done, total=total)
 
-            raws = reg.logs("RunRecorded", *((reg_model_id(model_name),) if model_name else ()), progress=progress)
-            bar.update(task, description="verifying records", completed=0, total=len(raws))
-            for raw in raws:
-                try:
-                    rec = reg.recorded(raw)
-                    results.append({"record_id": hexstr(rec.record_id), "ok": True, "problem": None})
-                except VerificationError as exc:
-                    results.append({"record_id": hexstr(raw.args["recordId"]), "ok": False, "problem": str(exc)})
-                bar.advance(task)
+            checked = reg.verify_runs(resolve_ref(model_name) if model_name else None, progress=progress)
+            for rid, rec, problem in checked:  # repeats of an id are merged into its earliest record
+                repeats = [] if rec is None else [r.to_dict() for r in rec.repeats]
+                results.append(
+                    {"record_id": hexstr(rid), "ok": problem is None, "problem": problem, "repeats": repeats}
+                )
     bad = [r for r in results if not r["ok"]]
 
     def human() -> None:
@@ -383,9 +380,11 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
             console.print(
                 f"[red]MISMATCH[/red] {safe.markup(r['record_id'])}: {safe.markup(r['problem'])}", soft_wrap=True
             )
+        repeated = sum(1 for r in results if r.get("repeats"))
         console.print(
             f"{len(results) - len(bad)} of {len(results)} records verified against the chain"
             + ("" if not bad else f"; [red]{len(bad)} failed[/red]")
+            + (f" ({repeated} logged more than once: counted once, the earliest authoritative)" if repeated else "")
         )
 
     emit({"checked": len(results), "failed": len(bad), "results": results}, as_json, human)

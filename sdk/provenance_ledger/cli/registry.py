@@ -191,10 +191,9 @@ REASONS = ("pii", "licence", "corrupt", "superseded", "other")
 
 
 def _split_version(ref: str, what: str) -> tuple[str, str]:
-    name, sep, version = ref.rpartition("@")
-    if not sep or not name or not version:
-        raise ValidationError(what, f"expected NAME@VERSION, got {visible(ref)!r}")
-    return name, version
+    from provenance_ledger.cli._common import split_ref
+
+    return split_ref(ref, what)
 
 
 @model.command(
