@@ -4,24 +4,16 @@ from __future__ import annotations
 
 import pytest
 from eth_utils import keccak
-from hypothesis import HealthCheck, given, settings
 
 from provenance_ledger.chain.client import Registry
 from provenance_ledger.core.canonical import encode_run, record_id, run_tuple
 from provenance_ledger.errors import ContractRevertError, NotFoundError, VerificationError
 from tests.conftest import eid, make_run
-from tests.test_records import runs
 
 
 def test_python_id_equals_contract_id(registry: Registry) -> None:
     run = make_run()
     assert registry.compute_record_id(run) == record_id(run)
-
-
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(run=runs())
-def test_property_python_id_equals_solidity_id(registry: Registry, run) -> None:
-    assert registry.compute_record_id(run) == keccak(encode_run(run))
 
 
 def test_record_then_read_back(registry: Registry, accounts) -> None:
