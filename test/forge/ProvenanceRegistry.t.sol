@@ -1,232 +1,79 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.28;
 
-import {Test} from "./utils/Test.sol";
+import {RegistryFixture} from "./utils/RegistryFixture.sol";
 import {Vm} from "./utils/Vm.sol";
 import {MerkleRef} from "./utils/MerkleRef.sol";
 import {IProvenanceRegistry} from "../../contracts/IProvenanceRegistry.sol";
 import {ProvenanceRegistry} from "../../contracts/ProvenanceRegistry.sol";
 
-/// @notice Shared fixture: one model with an owner and a trainer, a second model with another owner,
-///         and five DataNets (the first with two published versions, the others with one).
-abstract contract RegistryFixture is Test {
-    uint32 internal constant W = 1_000_000;
-    uint256 internal constant N_DATANETS = 5;
-
-    ProvenanceRegistry internal reg;
-
-    address internal owner;
-    address internal trainer;
-    address internal otherOwner;
-    address internal dataOwner;
-    address internal stranger;
-
-    bytes32 internal modelId;
-    bytes32 internal otherModelId;
-    bytes32[N_DATANETS] internal dn;
-
-    bytes internal constant TERMS = bytes('{"license":"CC-BY-4.0"}');
-    bytes internal constant DETAILS = bytes('{"epochs":3,"lr":0.001}');
-
-    function setUp() public virtual {
-        reg = new ProvenanceRegistry();
-        vm.label(address(reg), "ProvenanceRegistry");
-        owner = makeAddr("owner");
-        trainer = makeAddr("trainer");
-        otherOwner = makeAddr("otherOwner");
-        dataOwner = makeAddr("dataOwner");
-        stranger = makeAddr("stranger");
-
-        vm.startPrank(owner);
-        modelId = reg.registerModel("llama-mini");
-        reg.authorizeTrainer(modelId, trainer);
-        vm.stopPrank();
-        vm.prank(otherOwner);
-        otherModelId = reg.registerModel("bert-tiny");
-
-        string[N_DATANETS] memory names = ["wikipedia-en", "the-stack", "arxiv", "books", "c4"];
-        vm.startPrank(dataOwner);
-        for (uint256 i; i < N_DATANETS; ++i) {
-            dn[i] = reg.registerDatanet(names[i]);
-            reg.publishDatanetVersion(dn[i], keccak256(abi.encode("root", i, 1)), bytes32(i), TERMS, _contributors());
-        }
-        reg.publishDatanetVersion(dn[0], keccak256(abi.encode("root", 0, 2)), bytes32(0), TERMS, _contributors());
-        vm.stopPrank();
-    }
-
-    // ------------------------------------------------------------- builders
-
-    function _contributors() internal pure returns (IProvenanceRegistry.Contributor[] memory cs) {
-        cs = new IProvenanceRegistry.Contributor[](2);
-        cs[0] = IProvenanceRegistry.Contributor({account: address(0xA1), shares: 3});
-        cs[1] = IProvenanceRegistry.Contributor({account: address(0xB2), shares: 1});
-    }
-
-    function _use(uint256 i, uint64 v, uint32 w) internal view returns (IProvenanceRegistry.DatanetUse memory) {
-        return IProvenanceRegistry.DatanetUse({datanetId: dn[i], version: v, weightPpm: w});
-    }
-
-    function _uses(IProvenanceRegistry.DatanetUse memory a)
-        internal
-        pure
-        returns (IProvenanceRegistry.DatanetUse[] memory us)
-    {
-        us = new IProvenanceRegistry.DatanetUse[](1);
-        us[0] = a;
-    }
-
-    function _uses(IProvenanceRegistry.DatanetUse memory a, IProvenanceRegistry.DatanetUse memory b)
-        internal
-        pure
-        returns (IProvenanceRegistry.DatanetUse[] memory us)
-    {
-        us = new IProvenanceRegistry.DatanetUse[](2);
-        us[0] = a;
-        us[1] = b;
-    }
-
-    /// @dev Uses dn[0..n) at version 1 with the given weights.
-    function _usesWeighted(uint32[] memory w) internal view returns (IProvenanceRegistry.DatanetUse[] memory us) {
-        us = new IProvenanceRegistry.DatanetUse[](w.length);
-        for (uint256 i; i < w.length; ++i) {
-            us[i] = _use(i, 1, w[i]);
-        }
-    }
-
-    function _none() internal pure returns (bytes32[] memory) {
-        return new bytes32[](0);
-    }
-
-    function _one(bytes32 x) internal pure returns (bytes32[] memory a) {
-        a = new bytes32[](1);
-        a[0] = x;
-    }
-
-    function _run(
-        bytes32 model,
-        string memory modelVersion,
-        bytes32 digest,
-        bytes32[] memory parents,
-        IProvenanceRegistry.DatanetUse[] memory uses
-    ) internal pure returns (IProvenanceRegistry.TrainingRun memory) {
-        return IProvenanceRegistry.TrainingRun({
-            modelId: model,
-            modelVersion: modelVersion,
-            weightsDigest: digest,
-            parents: parents,
-            datanets: uses,
-            details: DETAILS
-        });
-    }
-
-    /// @dev A valid run of `modelId` on wikipedia-en v1, distinct per `salt`.
-    function _simpleRun(uint256 salt) internal view returns (IProvenanceRegistry.TrainingRun memory) {
-        return _run(modelId, "1.0.0", keccak256(abi.encode("weights", salt)), _none(), _uses(_use(0, 1, W)));
-    }
-
-    function _childRun(uint256 salt, bytes32 parent) internal view returns (IProvenanceRegistry.TrainingRun memory r) {
-        r = _simpleRun(salt);
-        r.modelVersion = "1.1.0";
-        r.parents = _one(parent);
-    }
-
-    function _batch(uint256 n, uint256 salt) internal view returns (IProvenanceRegistry.TrainingRun[] memory runs) {
-        runs = new IProvenanceRegistry.TrainingRun[](n);
-        for (uint256 i; i < n; ++i) {
-            runs[i] = _simpleRun(uint256(keccak256(abi.encode(salt, i))));
-        }
-    }
-
-    function _pair(IProvenanceRegistry.TrainingRun memory a, IProvenanceRegistry.TrainingRun memory b)
-        internal
-        pure
-        returns (IProvenanceRegistry.TrainingRun[] memory runs)
-    {
-        runs = new IProvenanceRegistry.TrainingRun[](2);
-        runs[0] = a;
-        runs[1] = b;
-    }
-
-    function _single(IProvenanceRegistry.TrainingRun memory a)
-        internal
-        pure
-        returns (IProvenanceRegistry.TrainingRun[] memory runs)
-    {
-        runs = new IProvenanceRegistry.TrainingRun[](1);
-        runs[0] = a;
-    }
-
-    function _id(IProvenanceRegistry.TrainingRun memory run) internal pure returns (bytes32) {
-        return keccak256(abi.encode(run));
-    }
-
-    function _ids(IProvenanceRegistry.TrainingRun[] memory runs) internal pure returns (bytes32[] memory ids) {
-        ids = new bytes32[](runs.length);
-        for (uint256 i; i < runs.length; ++i) {
-            ids[i] = _id(runs[i]);
-        }
-    }
-
-    function _key(bytes32 model, string memory modelVersion) internal pure returns (bytes32) {
-        return keccak256(abi.encode(model, modelVersion));
-    }
-
-    function _recordAs(address who, IProvenanceRegistry.TrainingRun memory run) internal returns (bytes32) {
-        vm.prank(who);
-        return reg.recordRun(run);
-    }
-
-    function _err(bytes4 selector, bytes32 a) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(selector, a);
-    }
-
-    function _err(bytes4 selector, bytes32 a, address b) internal pure returns (bytes memory) {
-        return abi.encodeWithSelector(selector, a, b);
-    }
-
-    /// @dev The `record` bytes of the single RunRecorded event among `logs` for `recordId`.
-    function _recordedBytes(Vm.Log[] memory logs, bytes32 recordId) internal view returns (bytes memory record) {
-        uint256 found;
-        for (uint256 i; i < logs.length; ++i) {
-            Vm.Log memory l = logs[i];
-            if (l.emitter != address(reg) || l.topics[0] != IProvenanceRegistry.RunRecorded.selector) continue;
-            if (l.topics[3] != recordId) continue;
-            (, record) = abi.decode(l.data, (address, bytes));
-            ++found;
-        }
-        assertEq(found, 1, "exactly one RunRecorded for the record id");
-    }
-}
-
 contract ProvenanceRegistryTest is RegistryFixture {
     // =================================================================== version
 
     function test_version() public view {
-        assertEq(reg.version(), "1.0.0", "version");
+        assertEq(reg.version(), "2.0.0", "version");
+    }
+
+    // ================================================================ deployedAt
+
+    function test_deployedAt_isTheDeploymentBlock() public {
+        assertEq(reg.deployedAt(), block.number, "fixture registry");
+        vm.roll(4242);
+        ProvenanceRegistry later = new ProvenanceRegistry();
+        assertEq(later.deployedAt(), 4242, "deployment block");
+        vm.roll(5000);
+        assertEq(later.deployedAt(), 4242, "does not move with the chain");
+    }
+
+    function testFuzz_deployedAt_isTheDeploymentBlock(uint64 blockNumber) public {
+        vm.roll(blockNumber);
+        assertEq(new ProvenanceRegistry().deployedAt(), blockNumber, "deployment block");
     }
 
     // ============================================================ registerModel
 
-    function test_registerModel_returnsNameHashAndSetsOwner() public {
+    function test_registerModel_returnsOwnerScopedIdAndSetsOwner() public {
         _assertRegisterModel("gpt-nano", stranger);
     }
 
-    function testFuzz_registerModel_returnsNameHashAndSetsOwner(string calldata name, address caller) public {
-        vm.assume(bytes(name).length > 0 && caller != address(0));
-        vm.assume(keccak256(bytes(name)) != modelId && keccak256(bytes(name)) != otherModelId);
+    function testFuzz_registerModel_returnsOwnerScopedIdAndSetsOwner(string calldata name, address caller) public {
+        vm.assume(bytes(name).length > 0 && bytes(name).length <= 128 && caller != address(0));
+        vm.assume(_entity(caller, name) != modelId && _entity(caller, name) != otherModelId);
         _assertRegisterModel(name, caller);
     }
 
     function _assertRegisterModel(string memory name, address caller) internal {
-        bytes32 expected = keccak256(bytes(name));
+        bytes32 expected = keccak256(abi.encode(caller, name));
+        assertEq(reg.computeEntityId(caller, name), expected, "computeEntityId");
         assertEq(reg.modelOwner(expected), address(0), "unregistered");
         vm.expectEmit(true, true, true, true, address(reg));
         emit IProvenanceRegistry.ModelRegistered(expected, caller, name);
         vm.prank(caller);
         bytes32 id = reg.registerModel(name);
-        assertEq(id, expected, "modelId = keccak256(name)");
+        assertEq(id, expected, "modelId = keccak256(abi.encode(owner, name))");
         assertEq(reg.modelOwner(id), caller, "owner");
         assertTrue(reg.canRecord(id, caller), "owner can record");
+    }
+
+    function test_registerModel_acceptsNameOfMaximumLength() public {
+        string memory name = string(_bytes(128, "m"));
+        vm.prank(stranger);
+        assertEq(reg.registerModel(name), _entity(stranger, name), "128 bytes");
+    }
+
+    function test_registerModel_revertsOnTooLongName() public {
+        string memory name = string(_bytes(129, "m"));
+        vm.prank(stranger);
+        vm.expectRevert(_tooLarge("name", 129, 128));
+        reg.registerModel(name);
+    }
+
+    function testFuzz_registerModel_revertsOnTooLongName(uint256 length) public {
+        length = bound(length, 129, 4096);
+        string memory name = string(_bytes(length, "x"));
+        vm.prank(stranger);
+        vm.expectRevert(_tooLarge("name", length, 128));
+        reg.registerModel(name);
     }
 
     function test_registerModel_revertsOnEmptyName() public {
@@ -235,15 +82,37 @@ contract ProvenanceRegistryTest is RegistryFixture {
         reg.registerModel("");
     }
 
+    /// @dev Only the same owner can hit an existing id: it cannot register its own name twice.
     function test_registerModel_revertsWhenAlreadyRegistered() public {
-        vm.prank(stranger);
-        vm.expectRevert(_err(IProvenanceRegistry.ModelAlreadyRegistered.selector, modelId));
-        reg.registerModel("llama-mini");
-        // Not even the owner can claim it twice.
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.ModelAlreadyRegistered.selector, modelId));
         reg.registerModel("llama-mini");
         assertEq(reg.modelOwner(modelId), owner, "owner unchanged");
+    }
+
+    function testFuzz_registerModel_revertsWhenAlreadyRegistered(string calldata name, address caller) public {
+        vm.assume(bytes(name).length > 0 && bytes(name).length <= 128 && caller != address(0));
+        vm.assume(_entity(caller, name) != modelId && _entity(caller, name) != otherModelId);
+        vm.prank(caller);
+        bytes32 id = reg.registerModel(name);
+        vm.prank(caller);
+        vm.expectRevert(_err(IProvenanceRegistry.ModelAlreadyRegistered.selector, id));
+        reg.registerModel(name);
+    }
+
+    function test_computeEntityId() public view {
+        assertEq(reg.computeEntityId(owner, "llama-mini"), modelId, "fixture model");
+        assertEq(reg.computeEntityId(dataOwner, "wikipedia-en"), dn[0], "fixture DataNet");
+        // Independent vector: Python eth_abi encode(["address","string"], [0x...01, "llama-mini"]).
+        assertEq(
+            reg.computeEntityId(address(1), "llama-mini"),
+            0xd3161bd314f5e55df28b6a6b873c317d8bb32df9360d36bde0b1c544b1b325a3,
+            "eth_abi vector"
+        );
+    }
+
+    function testFuzz_computeEntityId(address who, string calldata name) public view {
+        assertEq(reg.computeEntityId(who, name), keccak256(abi.encode(who, name)), "keccak256(abi.encode(owner, name))");
     }
 
     function test_modelOwner_isZeroForUnknownModel() public view {
@@ -309,7 +178,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun memory run = _simpleRun(2);
         vm.prank(trainer);
         vm.expectRevert(_err(IProvenanceRegistry.NotAuthorizedTrainer.selector, modelId, trainer));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_revokeTrainer_thenReauthorize() public {
@@ -361,25 +230,53 @@ contract ProvenanceRegistryTest is RegistryFixture {
 
     // ========================================================= registerDatanet
 
-    function test_registerDatanet_returnsNameHashAndSetsOwner() public {
-        bytes32 expected = keccak256("laion-5b");
+    function test_registerDatanet_returnsOwnerScopedIdAndSetsOwner() public {
+        _assertRegisterDatanet("laion-5b", stranger);
+    }
+
+    function testFuzz_registerDatanet_returnsOwnerScopedIdAndSetsOwner(string calldata name, address caller) public {
+        vm.assume(bytes(name).length > 0 && bytes(name).length <= 128 && caller != address(0));
+        for (uint256 i; i < N_DATANETS; ++i) {
+            vm.assume(_entity(caller, name) != dn[i]);
+        }
+        _assertRegisterDatanet(name, caller);
+    }
+
+    function _assertRegisterDatanet(string memory name, address caller) internal {
+        bytes32 expected = keccak256(abi.encode(caller, name));
+        assertEq(reg.computeEntityId(caller, name), expected, "computeEntityId");
         vm.expectEmit(true, true, true, true, address(reg));
-        emit IProvenanceRegistry.DatanetRegistered(expected, stranger, "laion-5b");
-        vm.prank(stranger);
-        bytes32 id = reg.registerDatanet("laion-5b");
-        assertEq(id, expected, "datanetId = keccak256(name)");
+        emit IProvenanceRegistry.DatanetRegistered(expected, caller, name);
+        vm.prank(caller);
+        bytes32 id = reg.registerDatanet(name);
+        assertEq(id, expected, "datanetId = keccak256(abi.encode(owner, name))");
         (address o, uint64 count) = reg.datanet(id);
-        assertEq(o, stranger, "owner");
+        assertEq(o, caller, "owner");
         assertEq(count, 0, "no versions yet");
     }
 
+    /// @dev Models and DataNets are separate name spaces: the same owner and name give the same id in
+    ///      both, and neither registration touches the other.
     function test_registerDatanet_sameNameAsModelIsIndependent() public {
-        vm.prank(stranger);
+        vm.prank(owner);
         bytes32 id = reg.registerDatanet("llama-mini");
-        assertEq(id, modelId, "same hash");
+        assertEq(id, modelId, "same owner and name, same id");
         (address o,) = reg.datanet(id);
-        assertEq(o, stranger, "datanet owner");
+        assertEq(o, owner, "datanet owner");
         assertEq(reg.modelOwner(modelId), owner, "model owner untouched");
+        vm.prank(stranger);
+        bytes32 other = reg.registerDatanet("llama-mini");
+        assertNotEq(other, modelId, "another owner, another id");
+    }
+
+    function test_registerDatanet_revertsOnTooLongName() public {
+        string memory name = string(_bytes(129, "d"));
+        vm.prank(stranger);
+        vm.expectRevert(_tooLarge("name", 129, 128));
+        reg.registerDatanet(name);
+        name = string(_bytes(128, "d"));
+        vm.prank(stranger);
+        assertEq(reg.registerDatanet(name), _entity(stranger, name), "128 bytes");
     }
 
     function test_registerDatanet_revertsOnEmptyName() public {
@@ -389,7 +286,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
     }
 
     function test_registerDatanet_revertsWhenAlreadyRegistered() public {
-        vm.prank(stranger);
+        vm.prank(dataOwner);
         vm.expectRevert(_err(IProvenanceRegistry.DatanetAlreadyRegistered.selector, dn[0]));
         reg.registerDatanet("wikipedia-en");
     }
@@ -565,18 +462,18 @@ contract ProvenanceRegistryTest is RegistryFixture {
         run.modelId = unknown;
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.UnknownModel.selector, unknown));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_recordRun_revertsForUnauthorizedCaller() public {
         IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
         vm.prank(stranger);
         vm.expectRevert(_err(IProvenanceRegistry.NotAuthorizedTrainer.selector, modelId, stranger));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
         // The owner of another model cannot record for this one.
         vm.prank(otherOwner);
         vm.expectRevert(_err(IProvenanceRegistry.NotAuthorizedTrainer.selector, modelId, otherOwner));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_recordRun_checksAuthorizationBeforeContent() public {
@@ -585,7 +482,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
             _run(modelId, "", bytes32(0), _one(keccak256("ghost")), new IProvenanceRegistry.DatanetUse[](0));
         vm.prank(stranger);
         vm.expectRevert(_err(IProvenanceRegistry.NotAuthorizedTrainer.selector, modelId, stranger));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_recordRun_revertsOnEmptyModelVersion() public {
@@ -593,7 +490,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         run.modelVersion = "";
         vm.prank(owner);
         vm.expectRevert(IProvenanceRegistry.EmptyModelVersion.selector);
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_recordRun_revertsWhenAlreadyRecorded() public {
@@ -605,7 +502,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun memory run = _childRun(1, ghost);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.UnknownParent.selector, ghost));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_recordRun_revertsOnNoDatanets() public {
@@ -613,7 +510,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         run.datanets = new IProvenanceRegistry.DatanetUse[](0);
         vm.prank(owner);
         vm.expectRevert(IProvenanceRegistry.NoDatanets.selector);
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     function test_recordRun_revertsOnUnpublishedDatanetVersion() public {
@@ -628,7 +525,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         run.datanets = _uses(_use(1, 1, 500_000), IProvenanceRegistry.DatanetUse(datanetId, v, 500_000));
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.UnknownDatanetVersion.selector, datanetId, v));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     // ------------------------------------------------------------- weights
@@ -641,7 +538,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         (w[0], w[1], w[2]) = (333_333, 333_333, 333_334);
         _assertSplitAccepted(w, 1);
         w = new uint32[](5);
-        (w[0], w[1], w[2], w[3], w[4]) = (0, 1, 999_997, 1, 1);
+        (w[0], w[1], w[2], w[3], w[4]) = (1, 1, 999_996, 1, 1);
         _assertSplitAccepted(w, 2);
     }
 
@@ -650,7 +547,8 @@ contract ProvenanceRegistryTest is RegistryFixture {
         uint32[] memory w = new uint32[](n);
         uint256 left = W;
         for (uint256 i; i + 1 < n; ++i) {
-            w[i] = uint32(bound(cuts[i], 0, left));
+            // Every weight is at least 1: leave 1 for each later use.
+            w[i] = uint32(bound(cuts[i], 1, left - (n - 1 - i)));
             left -= w[i];
         }
         // forge-lint: disable-next-line(unsafe-typecast)
@@ -671,8 +569,6 @@ contract ProvenanceRegistryTest is RegistryFixture {
         _assertWeightsRejected(w);
         w[0] = W + 1;
         _assertWeightsRejected(w);
-        w[0] = 0;
-        _assertWeightsRejected(w);
         w = new uint32[](2);
         (w[0], w[1]) = (500_000, 499_999);
         _assertWeightsRejected(w);
@@ -689,7 +585,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         uint32[] memory w = new uint32[](n);
         uint256 total;
         for (uint256 i; i < n; ++i) {
-            w[i] = weights[i];
+            w[i] = uint32(bound(weights[i], 1, type(uint32).max)); // a zero weight is ZeroWeight
             total += w[i];
         }
         vm.assume(total != W);
@@ -705,7 +601,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         run.datanets = _usesWeighted(w);
         vm.prank(trainer);
         vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.WeightsDoNotSum.selector, total));
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
     }
 
     // ------------------------------------------------------ record id fuzzing
@@ -721,8 +617,10 @@ contract ProvenanceRegistryTest is RegistryFixture {
         uint32 weight,
         uint256 parentCount
     ) public {
-        vm.assume(bytes(modelVersion).length > 0);
-        _assertRecordIdOfFields(modelVersion, digest, details, uint32(bound(weight, 0, W)), bound(parentCount, 0, 3));
+        vm.assume(bytes(modelVersion).length > 0 && bytes(modelVersion).length <= 64 && details.length <= 16_384);
+        _assertRecordIdOfFields(
+            modelVersion, digest, details, uint32(bound(weight, 1, W - 1)), bound(parentCount, 0, 3)
+        );
     }
 
     function _assertRecordIdOfFields(
@@ -747,7 +645,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
     function testFuzz_recordRun_revertsWhenAlreadyRecorded(string calldata modelVersion, bytes32 digest, uint256 rollBy)
         public
     {
-        vm.assume(bytes(modelVersion).length > 0);
+        vm.assume(bytes(modelVersion).length > 0 && bytes(modelVersion).length <= 64);
         _assertReRecordRejected(
             _run(modelId, modelVersion, digest, _none(), _uses(_use(0, 1, W))), bound(rollBy, 0, 1e9)
         );
@@ -761,17 +659,17 @@ contract ProvenanceRegistryTest is RegistryFixture {
         // By anyone allowed to record, through every entry point.
         vm.prank(owner);
         vm.expectRevert(err);
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
         vm.prank(trainer);
         vm.expectRevert(err);
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
         IProvenanceRegistry.TrainingRun[] memory one = _single(run);
         vm.prank(trainer);
         vm.expectRevert(err);
-        reg.recordRuns(one);
+        reg.recordRuns(one, _np());
         vm.prank(trainer);
         vm.expectRevert(err);
-        reg.anchorRuns(one);
+        reg.anchorRuns(one, _np());
         assertEq(reg.recordBlock(id), recordedAt, "recordBlock unchanged");
     }
 
@@ -799,13 +697,13 @@ contract ProvenanceRegistryTest is RegistryFixture {
         bytes memory notTrainer = _err(IProvenanceRegistry.NotAuthorizedTrainer.selector, modelId, caller);
         vm.prank(caller);
         vm.expectRevert(notTrainer);
-        reg.recordRun(run);
+        reg.recordRun(run, _np());
         vm.prank(caller);
         vm.expectRevert(notTrainer);
-        reg.recordRuns(batch);
+        reg.recordRuns(batch, _np());
         vm.prank(caller);
         vm.expectRevert(notTrainer);
-        reg.anchorRuns(batch);
+        reg.anchorRuns(batch, _np());
         if (caller != trainer) {
             vm.prank(caller);
             vm.expectRevert(_err(IProvenanceRegistry.NotModelOwner.selector, modelId, caller));
@@ -835,7 +733,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
             );
         }
         vm.prank(trainer);
-        bytes32[] memory ids = reg.recordRuns(runs);
+        bytes32[] memory ids = reg.recordRuns(runs, _np());
         assertEq(ids, expected, "ids");
         for (uint256 i; i < ids.length; ++i) {
             assertEq(reg.recordBlock(ids[i]), block.number, "recorded");
@@ -849,7 +747,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         vm.expectEmit(true, true, true, true, address(reg));
         emit IProvenanceRegistry.ParentUsed(baseId, _id(child), modelId);
         vm.prank(owner);
-        bytes32[] memory ids = reg.recordRuns(_pair(base, child));
+        bytes32[] memory ids = reg.recordRuns(_pair(base, child), _np());
         assertEq(ids[0], baseId, "base");
         assertEq(reg.recordBlock(ids[1]), block.number, "child recorded");
     }
@@ -860,7 +758,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(_childRun(2, baseId), base);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.UnknownParent.selector, baseId));
-        reg.recordRuns(runs);
+        reg.recordRuns(runs, _np());
     }
 
     function test_recordRuns_isAllOrNothing() public {
@@ -870,7 +768,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(good, bad);
         vm.prank(owner);
         vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.WeightsDoNotSum.selector, W - 1));
-        reg.recordRuns(runs);
+        reg.recordRuns(runs, _np());
         assertEq(reg.recordBlock(_id(good)), 0, "good run rolled back");
         // The good run alone is still recordable.
         bytes32 id = _recordAs(owner, good);
@@ -882,7 +780,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(run, run);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.AlreadyRecorded.selector, _id(run)));
-        reg.recordRuns(runs);
+        reg.recordRuns(runs, _np());
     }
 
     function test_recordRuns_revertsWhenAnyRunIsForAnUnauthorizedModel() public {
@@ -891,14 +789,14 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(_simpleRun(1), foreign);
         vm.prank(trainer);
         vm.expectRevert(_err(IProvenanceRegistry.NotAuthorizedTrainer.selector, otherModelId, trainer));
-        reg.recordRuns(runs);
+        reg.recordRuns(runs, _np());
     }
 
     function test_recordRuns_revertsOnEmptyBatch() public {
         IProvenanceRegistry.TrainingRun[] memory none = new IProvenanceRegistry.TrainingRun[](0);
         vm.prank(owner);
         vm.expectRevert(IProvenanceRegistry.EmptyBatch.selector);
-        reg.recordRuns(none);
+        reg.recordRuns(none, _np());
     }
 
     // ============================================================== anchorRuns
@@ -920,7 +818,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         vm.expectEmit(true, true, true, true, address(reg));
         emit IProvenanceRegistry.RunsAnchored(expected, n);
         vm.prank(trainer);
-        bytes32 root = reg.anchorRuns(runs);
+        bytes32 root = reg.anchorRuns(runs, _np());
         assertEq(root, expected, "root == reference root");
         assertEq(reg.anchorBlock(root), block.number, "anchorBlock");
         for (uint256 i; i < n; ++i) {
@@ -935,7 +833,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
         bytes32 id = _id(run);
         vm.prank(owner);
-        bytes32 root = reg.anchorRuns(_single(run));
+        bytes32 root = reg.anchorRuns(_single(run), _np());
         assertEq(root, keccak256(bytes.concat(keccak256(abi.encode(id)))), "root == leaf");
         assertTrue(reg.verifyAnchored(root, id, _none()), "empty proof");
     }
@@ -960,7 +858,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         vm.expectEmit(true, true, true, true, address(reg));
         emit IProvenanceRegistry.RunsAnchored(root, 2);
         vm.prank(trainer);
-        assertEq(reg.anchorRuns(_pair(a, b)), root, "root");
+        assertEq(reg.anchorRuns(_pair(a, b), _np()), root, "root");
     }
 
     function test_anchorRuns_parentInsideSameBatch() public {
@@ -969,7 +867,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         vm.expectEmit(true, true, true, true, address(reg));
         emit IProvenanceRegistry.ParentUsed(_id(base), _id(child), modelId);
         vm.prank(owner);
-        bytes32 root = reg.anchorRuns(_pair(base, child));
+        bytes32 root = reg.anchorRuns(_pair(base, child), _np());
         assertEq(reg.anchorBlock(root), block.number, "anchored");
         assertEq(reg.recordBlock(_id(base)), 0, "base not in recordBlock");
     }
@@ -980,7 +878,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(_childRun(2, baseId), base);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.UnknownParent.selector, baseId));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
     }
 
     function test_anchorRuns_revertsOnDuplicateWithinBatch() public {
@@ -989,7 +887,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         (runs[0], runs[1], runs[2]) = (run, _simpleRun(2), run);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.AlreadyRecorded.selector, _id(run)));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
     }
 
     function test_anchorRuns_revertsOnIndividuallyRecordedRun() public {
@@ -998,7 +896,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(_simpleRun(2), run);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.AlreadyRecorded.selector, id));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
     }
 
     function test_anchorRuns_isAllOrNothing() public {
@@ -1008,7 +906,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(good, bad);
         vm.prank(owner);
         vm.expectRevert(IProvenanceRegistry.EmptyModelVersion.selector);
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
         bytes32[] memory ids = new bytes32[](2);
         (ids[0], ids[1]) = (_id(good), _id(bad));
         assertEq(reg.anchorBlock(MerkleRef.root(ids)), 0, "no root stored");
@@ -1023,19 +921,19 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _pair(_simpleRun(1), foreign);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.NotAuthorizedTrainer.selector, otherModelId, owner));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
         bytes32 unknown = keccak256("nope");
         runs[1].modelId = unknown;
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.UnknownModel.selector, unknown));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
     }
 
     function test_anchorRuns_revertsOnEmptyBatch() public {
         IProvenanceRegistry.TrainingRun[] memory none = new IProvenanceRegistry.TrainingRun[](0);
         vm.prank(owner);
         vm.expectRevert(IProvenanceRegistry.EmptyBatch.selector);
-        reg.anchorRuns(none);
+        reg.anchorRuns(none, _np());
     }
 
     /// @dev Each top-level call is its own transaction here, as on a real chain: the batch's transient
@@ -1044,17 +942,17 @@ contract ProvenanceRegistryTest is RegistryFixture {
     function test_anchorRuns_revertsWhenAlreadyAnchored() public {
         IProvenanceRegistry.TrainingRun[] memory runs = _batch(3, 7);
         vm.prank(owner);
-        bytes32 root = reg.anchorRuns(runs);
+        bytes32 root = reg.anchorRuns(runs, _np());
         vm.prank(trainer);
         vm.expectRevert(_err(IProvenanceRegistry.AlreadyAnchored.selector, root));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
         // Two leaves hash as a sorted pair, so the swapped batch has the same root.
         IProvenanceRegistry.TrainingRun[] memory two = _batch(2, 8);
         vm.prank(owner);
-        bytes32 root2 = reg.anchorRuns(two);
+        bytes32 root2 = reg.anchorRuns(two, _np());
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.AlreadyAnchored.selector, root2));
-        reg.anchorRuns(_pair(two[1], two[0]));
+        reg.anchorRuns(_pair(two[1], two[0]), _np());
     }
 
     /// forge-config: default.isolate = true
@@ -1062,11 +960,11 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun memory base = _simpleRun(1);
         bytes32 baseId = _id(base);
         vm.prank(owner);
-        reg.anchorRuns(_single(base));
+        reg.anchorRuns(_single(base), _np());
         IProvenanceRegistry.TrainingRun memory child = _childRun(2, baseId);
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.UnknownParent.selector, baseId));
-        reg.recordRun(child);
+        reg.recordRun(child, _np());
     }
 
     /// @dev Documents the designed limitation: anchoring stores only the root, so in a later transaction
@@ -1075,7 +973,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
     function test_anchorRuns_doesNotBlockLaterIndividualRecording() public {
         IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
         vm.prank(owner);
-        reg.anchorRuns(_single(run));
+        reg.anchorRuns(_single(run), _np());
         bytes32 id = _recordAs(owner, run);
         assertEq(reg.recordBlock(id), block.number, "recorded individually");
     }
@@ -1085,10 +983,10 @@ contract ProvenanceRegistryTest is RegistryFixture {
     function test_anchorRuns_sameTransactionReanchorHitsTransientMark() public {
         IProvenanceRegistry.TrainingRun[] memory runs = _batch(2, 9);
         vm.prank(owner);
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
         vm.prank(owner);
         vm.expectRevert(_err(IProvenanceRegistry.AlreadyRecorded.selector, _id(runs[0])));
-        reg.anchorRuns(runs);
+        reg.anchorRuns(runs, _np());
     }
 
     // ========================================================== verifyAnchored
@@ -1097,7 +995,7 @@ contract ProvenanceRegistryTest is RegistryFixture {
         IProvenanceRegistry.TrainingRun[] memory runs = _batch(5, 3);
         bytes32[] memory ids = _ids(runs);
         vm.prank(owner);
-        bytes32 root = reg.anchorRuns(runs);
+        bytes32 root = reg.anchorRuns(runs, _np());
         bytes32[] memory proof = MerkleRef.proof(ids, 1);
         assertTrue(reg.verifyAnchored(root, ids[1], proof), "genuine");
 
@@ -1212,5 +1110,587 @@ contract ProvenanceRegistryTest is RegistryFixture {
 
     function testFuzz_computeModelVersionKey(bytes32 id, string calldata modelVersion) public view {
         assertEq(reg.computeModelVersionKey(id, modelVersion), keccak256(abi.encode(id, modelVersion)), "key");
+    }
+
+    // ================================================================ squatting
+
+    /// @dev A squatter registering the victims' exact names gets ids of its own, and no authority over
+    ///      the victims' model or DataNet through any entry point.
+    function test_squatter_getsOwnIdsAndNoAuthorityOverTheVictims() public {
+        vm.startPrank(squatter);
+        bytes32 fakeModel = reg.registerModel("llama-mini");
+        bytes32 fakeDatanet = reg.registerDatanet("wikipedia-en");
+        vm.stopPrank();
+        assertNotEq(fakeModel, modelId, "another model id");
+        assertNotEq(fakeDatanet, dn[0], "another DataNet id");
+        assertEq(fakeModel, _entity(squatter, "llama-mini"), "squatter's model id");
+        assertEq(fakeDatanet, _entity(squatter, "wikipedia-en"), "squatter's DataNet id");
+        assertEq(reg.modelOwner(modelId), owner, "victim still owns its model");
+        (address o, uint64 count) = reg.datanet(dn[0]);
+        assertEq(o, dataOwner, "victim still owns its DataNet");
+        assertFalse(reg.canRecord(modelId, squatter), "no authority over the victim's model");
+
+        // It cannot record for the victim's model, directly or by signing.
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        IProvenanceRegistry.TrainingRun[] memory runs = _single(run);
+        bytes memory notTrainer = _err(IProvenanceRegistry.NotAuthorizedTrainer.selector, modelId, squatter);
+        vm.prank(squatter);
+        vm.expectRevert(notTrainer);
+        reg.recordRun(run, _np());
+        vm.prank(squatter);
+        vm.expectRevert(notTrainer);
+        reg.recordRuns(runs, _np());
+        vm.prank(squatter);
+        vm.expectRevert(notTrainer);
+        reg.anchorRuns(runs, _np());
+        bytes memory sig = _sign(uint256(keccak256("squatter")), _id(run));
+        vm.prank(stranger);
+        vm.expectRevert(notTrainer);
+        reg.recordRunSigned(run, _np(), squatter, sig);
+        // Nor make itself a trainer, or retract the victim's model version.
+        vm.prank(squatter);
+        vm.expectRevert(_err(IProvenanceRegistry.NotModelOwner.selector, modelId, squatter));
+        reg.authorizeTrainer(modelId, squatter);
+        vm.prank(squatter);
+        vm.expectRevert(_err(IProvenanceRegistry.NotModelOwner.selector, modelId, squatter));
+        reg.retractModelVersion(modelId, "1.0.0", 5, "");
+
+        // It cannot publish to, or retract, the victim's DataNet.
+        IProvenanceRegistry.Contributor[] memory cs = _contributors();
+        vm.prank(squatter);
+        vm.expectRevert(_err(IProvenanceRegistry.NotDatanetOwner.selector, dn[0], squatter));
+        reg.publishDatanetVersion(dn[0], keccak256("poison"), bytes32(0), TERMS, cs);
+        vm.prank(squatter);
+        vm.expectRevert(_err(IProvenanceRegistry.NotDatanetOwner.selector, dn[0], squatter));
+        reg.retractDatanetVersion(dn[0], 1, 1, "");
+
+        // What it does under its own ids leaves the victims' untouched.
+        vm.startPrank(squatter);
+        reg.publishDatanetVersion(fakeDatanet, keccak256("poison"), bytes32(0), TERMS, cs);
+        IProvenanceRegistry.TrainingRun memory own = _simpleRun(2);
+        own.modelId = fakeModel;
+        reg.recordRun(own, _np());
+        vm.stopPrank();
+        (, count) = reg.datanet(dn[0]);
+        assertEq(count, 2, "victim's versions untouched");
+        assertEq(reg.datanetVersion(dn[0], 1).contentRoot, keccak256(abi.encode("root", 0, 1)), "victim's v1");
+        // The victim's trainer still records for the victim's model.
+        assertEq(reg.recordBlock(_recordAs(trainer, run)), block.number, "victim records");
+    }
+
+    function testFuzz_squatter_getsAnotherIdForTheSameName(address claimant, string calldata name) public {
+        vm.assume(claimant != owner && claimant != address(0));
+        vm.assume(bytes(name).length > 0 && bytes(name).length <= 128);
+        vm.assume(_entity(owner, name) != modelId && _entity(owner, name) != otherModelId);
+        vm.assume(_entity(claimant, name) != modelId && _entity(claimant, name) != otherModelId);
+        vm.prank(owner);
+        bytes32 victim = reg.registerModel(name);
+        vm.prank(claimant);
+        bytes32 claimed = reg.registerModel(name);
+        assertNotEq(claimed, victim, "distinct ids");
+        assertEq(reg.modelOwner(victim), owner, "victim keeps its model");
+        assertEq(reg.modelOwner(claimed), claimant, "claimant owns its own");
+        assertFalse(reg.canRecord(victim, claimant), "no authority over the victim's model");
+    }
+
+    // ================================================================== limits
+
+    function test_recordRun_modelVersionLimit() public {
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.modelVersion = string(_bytes(64, "9"));
+        assertEq(reg.recordBlock(_recordAs(owner, run)), block.number, "64 bytes");
+        run.modelVersion = string(_bytes(65, "9"));
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("modelVersion", 65, 64));
+        reg.recordRun(run, _np());
+    }
+
+    function testFuzz_recordRun_revertsOnTooLargeModelVersion(uint256 length) public {
+        length = bound(length, 65, 2048);
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.modelVersion = string(_bytes(length, "v"));
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("modelVersion", length, 64));
+        reg.recordRun(run, _np());
+    }
+
+    function test_recordRun_detailsLimit() public {
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.details = _bytes(16_384, " ");
+        assertEq(reg.recordBlock(_recordAs(owner, run)), block.number, "16,384 bytes");
+        run.details = _bytes(16_385, " ");
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("details", 16_385, 16_384));
+        reg.recordRun(run, _np());
+    }
+
+    function testFuzz_recordRun_revertsOnTooLargeDetails(uint256 length) public {
+        length = bound(length, 16_385, 20_000);
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.details = _bytes(length, "d");
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("details", length, 16_384));
+        reg.recordRun(run, _np());
+    }
+
+    function test_recordRun_parentsLimit() public {
+        bytes32[] memory parents = new bytes32[](17);
+        for (uint256 i; i < 17; ++i) {
+            parents[i] = _recordAs(owner, _simpleRun(100 + i));
+        }
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.parents = parents;
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("parents", 17, 16));
+        reg.recordRun(run, _np());
+        assembly ("memory-safe") {
+            mstore(parents, 16)
+        }
+        run.parents = parents;
+        assertEq(reg.recordBlock(_recordAs(owner, run)), block.number, "16 parents");
+    }
+
+    function test_recordRun_datanetsLimit() public {
+        IProvenanceRegistry.Contributor[] memory none = new IProvenanceRegistry.Contributor[](0);
+        vm.startPrank(dataOwner);
+        for (uint64 v = 3; v <= 65; ++v) {
+            reg.publishDatanetVersion(dn[0], keccak256(abi.encode(v)), bytes32(0), "", none);
+        }
+        vm.stopPrank();
+        IProvenanceRegistry.DatanetUse[] memory uses = new IProvenanceRegistry.DatanetUse[](65);
+        for (uint256 i; i < 65; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uses[i] = _use(0, uint64(i + 1), 15_625); // 64 x 15,625 = 1,000,000
+        }
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.datanets = uses;
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("datanets", 65, 64));
+        reg.recordRun(run, _np());
+        assembly ("memory-safe") {
+            mstore(uses, 64)
+        }
+        run.datanets = uses;
+        assertEq(reg.recordBlock(_recordAs(owner, run)), block.number, "64 DataNet versions");
+    }
+
+    function test_recordRuns_runsLimit() public {
+        IProvenanceRegistry.TrainingRun[] memory runs = _batch(257, 1);
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("runs", 257, 256));
+        reg.recordRuns(runs, _np());
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("runs", 257, 256));
+        reg.anchorRuns(runs, _np());
+    }
+
+    function test_anchorRuns_acceptsTheMaximumBatch() public {
+        IProvenanceRegistry.TrainingRun[] memory runs = _batch(256, 2);
+        vm.prank(owner);
+        bytes32 root = reg.anchorRuns(runs, _np());
+        assertEq(root, MerkleRef.root(_ids(runs)), "root of 256 runs");
+    }
+
+    function testFuzz_recordRuns_revertsOnTooManyRuns(uint256 n) public {
+        n = bound(n, 257, 300);
+        IProvenanceRegistry.TrainingRun[] memory runs = new IProvenanceRegistry.TrainingRun[](n);
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("runs", n, 256));
+        reg.recordRuns(runs, _np());
+    }
+
+    function test_publishDatanetVersion_termsAndContributorsLimits() public {
+        IProvenanceRegistry.Contributor[] memory cs = new IProvenanceRegistry.Contributor[](256);
+        bytes memory terms = _bytes(16_384, "t");
+        vm.startPrank(dataOwner);
+        assertEq(reg.publishDatanetVersion(dn[1], keccak256("c"), bytes32(0), terms, cs), 2, "at the limits");
+        vm.expectRevert(_tooLarge("terms", 16_385, 16_384));
+        reg.publishDatanetVersion(dn[1], keccak256("c"), bytes32(0), _bytes(16_385, "t"), cs);
+        IProvenanceRegistry.Contributor[] memory many = new IProvenanceRegistry.Contributor[](257);
+        vm.expectRevert(_tooLarge("contributors", 257, 256));
+        reg.publishDatanetVersion(dn[1], keccak256("c"), bytes32(0), TERMS, many);
+        vm.stopPrank();
+    }
+
+    function testFuzz_publishDatanetVersion_revertsOverLimits(uint256 termsLength, uint256 nContributors) public {
+        termsLength = bound(termsLength, 16_385, 20_000);
+        nContributors = bound(nContributors, 257, 400);
+        IProvenanceRegistry.Contributor[] memory cs = _contributors();
+        vm.prank(dataOwner);
+        vm.expectRevert(_tooLarge("terms", termsLength, 16_384));
+        reg.publishDatanetVersion(dn[1], keccak256("c"), bytes32(0), _bytes(termsLength, "t"), cs);
+        cs = new IProvenanceRegistry.Contributor[](nContributors);
+        vm.prank(dataOwner);
+        vm.expectRevert(_tooLarge("contributors", nContributors, 256));
+        reg.publishDatanetVersion(dn[1], keccak256("c"), bytes32(0), TERMS, cs);
+    }
+
+    // ============================================== zero weights, duplicate uses
+
+    function test_recordRun_revertsOnZeroWeight() public {
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.datanets = _uses(_use(0, 1, W), _use(1, 1, 0));
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.ZeroWeight.selector, dn[1], 1));
+        reg.recordRun(run, _np());
+        // A single zero-weight use is a ZeroWeight too (not a WeightsDoNotSum).
+        run.datanets = _uses(_use(2, 1, 0));
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.ZeroWeight.selector, dn[2], 1));
+        reg.recordRun(run, _np());
+    }
+
+    function testFuzz_recordRun_revertsOnZeroWeight(uint256 nSeed, uint256 zeroAt) public {
+        uint256 n = bound(nSeed, 1, 5);
+        zeroAt = bound(zeroAt, 0, n - 1);
+        uint32[] memory w = new uint32[](n);
+        for (uint256 i; i < n; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            w[i] = i == zeroAt ? 0 : uint32(W / n);
+        }
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.datanets = _usesWeighted(w);
+        vm.prank(trainer);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.ZeroWeight.selector, dn[zeroAt], 1));
+        reg.recordRun(run, _np());
+    }
+
+    function test_recordRun_revertsOnDuplicateDatanetUse() public {
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.datanets = _uses(_use(0, 1, 500_000), _use(0, 1, 500_000));
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.DuplicateDatanetUse.selector, dn[0], 1));
+        reg.recordRun(run, _np());
+        // Two versions of one DataNet are two uses.
+        run.datanets = _uses(_use(0, 1, 500_000), _use(0, 2, 500_000));
+        assertEq(reg.recordBlock(_recordAs(owner, run)), block.number, "v1 and v2 of one DataNet");
+    }
+
+    function testFuzz_recordRun_revertsOnDuplicateDatanetUse(uint256 nSeed, uint256 first, uint256 second) public {
+        uint256 n = bound(nSeed, 2, 5);
+        second = bound(second, 1, n - 1);
+        first = bound(first, 0, second - 1);
+        IProvenanceRegistry.DatanetUse[] memory uses = new IProvenanceRegistry.DatanetUse[](n);
+        for (uint256 i; i < n; ++i) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            uses[i] = _use(i, 1, uint32(W / n));
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        uses[second] = _use(first, 1, uint32(W / n));
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.datanets = uses;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.DuplicateDatanetUse.selector, dn[first], 1));
+        reg.recordRun(run, _np());
+    }
+
+    function test_recordRun_revertsOnDuplicateParent() public {
+        bytes32 p = _recordAs(owner, _simpleRun(100));
+        bytes32 q = _recordAs(owner, _simpleRun(101));
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        bytes32[] memory parents = new bytes32[](2);
+        (parents[0], parents[1]) = (p, p);
+        run.parents = parents;
+        vm.prank(owner);
+        vm.expectRevert(_err(IProvenanceRegistry.DuplicateParent.selector, p));
+        reg.recordRun(run, _np());
+        parents = new bytes32[](3);
+        (parents[0], parents[1], parents[2]) = (q, p, q);
+        run.parents = parents;
+        vm.prank(owner);
+        vm.expectRevert(_err(IProvenanceRegistry.DuplicateParent.selector, q));
+        reg.recordRun(run, _np());
+    }
+
+    function testFuzz_recordRun_revertsOnDuplicateParent(uint256 nSeed, uint256 first, uint256 second) public {
+        uint256 n = bound(nSeed, 2, 16);
+        second = bound(second, 1, n - 1);
+        first = bound(first, 0, second - 1);
+        bytes32[] memory parents = new bytes32[](n);
+        for (uint256 i; i < n; ++i) {
+            parents[i] = _recordAs(owner, _simpleRun(1000 + i));
+        }
+        parents[second] = parents[first];
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.parents = parents;
+        vm.prank(trainer);
+        vm.expectRevert(_err(IProvenanceRegistry.DuplicateParent.selector, parents[first]));
+        reg.recordRun(run, _np());
+    }
+
+    // ============================================================ retractions
+
+    function test_retractDatanetVersion_emitsAndStoresNothing() public {
+        IProvenanceRegistry.DatanetVersion memory before = reg.datanetVersion(dn[0], 2);
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit IProvenanceRegistry.DatanetVersionRetracted(dn[0], dataOwner, 2, 1, "ipfs://why");
+        vm.prank(dataOwner);
+        reg.retractDatanetVersion(dn[0], 2, 1, "ipfs://why");
+        IProvenanceRegistry.DatanetVersion memory afterwards = reg.datanetVersion(dn[0], 2);
+        assertEq(abi.encode(afterwards), abi.encode(before), "version unchanged");
+        (, uint64 count) = reg.datanet(dn[0]);
+        assertEq(count, 2, "count unchanged");
+        // Append-only: it may be retracted again (another reason), and runs may still name it.
+        vm.prank(dataOwner);
+        reg.retractDatanetVersion(dn[0], 2, 4, "");
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.datanets = _uses(_use(0, 2, W));
+        assertEq(reg.recordBlock(_recordAs(owner, run)), block.number, "still usable");
+    }
+
+    function testFuzz_retractDatanetVersion(uint256 versionSeed, uint8 reason, string calldata note) public {
+        uint64 v = uint64(bound(versionSeed, 1, 2));
+        reason = uint8(bound(reason, 1, 5));
+        vm.assume(bytes(note).length <= 1024);
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit IProvenanceRegistry.DatanetVersionRetracted(dn[0], dataOwner, v, reason, note);
+        vm.prank(dataOwner);
+        reg.retractDatanetVersion(dn[0], v, reason, note);
+    }
+
+    function test_retractDatanetVersion_reverts() public {
+        bytes32 unknown = keccak256("nope");
+        vm.prank(dataOwner);
+        vm.expectRevert(_err(IProvenanceRegistry.UnknownDatanet.selector, unknown));
+        reg.retractDatanetVersion(unknown, 1, 1, "");
+        vm.prank(owner);
+        vm.expectRevert(_err(IProvenanceRegistry.NotDatanetOwner.selector, dn[0], owner));
+        reg.retractDatanetVersion(dn[0], 1, 1, "");
+        vm.prank(dataOwner);
+        vm.expectRevert(_err(IProvenanceRegistry.UnknownDatanetVersion.selector, dn[0], 0));
+        reg.retractDatanetVersion(dn[0], 0, 1, "");
+        vm.prank(dataOwner);
+        vm.expectRevert(_err(IProvenanceRegistry.UnknownDatanetVersion.selector, dn[0], 3));
+        reg.retractDatanetVersion(dn[0], 3, 1, "");
+        vm.prank(dataOwner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.InvalidReason.selector, 0));
+        reg.retractDatanetVersion(dn[0], 1, 0, "");
+        vm.prank(dataOwner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.InvalidReason.selector, 6));
+        reg.retractDatanetVersion(dn[0], 1, 6, "");
+        string memory longNote = string(_bytes(1025, "n"));
+        vm.prank(dataOwner);
+        vm.expectRevert(_tooLarge("note", 1025, 1024));
+        reg.retractDatanetVersion(dn[0], 1, 1, longNote);
+        vm.prank(dataOwner);
+        reg.retractDatanetVersion(dn[0], 1, 5, string(_bytes(1024, "n"))); // at the limit
+    }
+
+    function testFuzz_retractDatanetVersion_revertsOnInvalidReason(uint8 reason) public {
+        vm.assume(reason == 0 || reason > 5);
+        vm.prank(dataOwner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.InvalidReason.selector, reason));
+        reg.retractDatanetVersion(dn[0], 1, reason, "");
+    }
+
+    function testFuzz_retractDatanetVersion_revertsForNonOwner(address caller) public {
+        vm.assume(caller != dataOwner);
+        vm.prank(caller);
+        vm.expectRevert(_err(IProvenanceRegistry.NotDatanetOwner.selector, dn[0], caller));
+        reg.retractDatanetVersion(dn[0], 1, 1, "");
+    }
+
+    function test_retractModelVersion_emits() public {
+        _recordAs(trainer, _simpleRun(1));
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit IProvenanceRegistry.ModelVersionRetracted(modelId, _key(modelId, "1.0.0"), owner, "1.0.0", 2, "sha256:ab");
+        vm.prank(owner);
+        reg.retractModelVersion(modelId, "1.0.0", 2, "sha256:ab");
+        // Records stay: the run is still recorded and still blocks a replay.
+        vm.prank(owner);
+        vm.expectRevert(_err(IProvenanceRegistry.AlreadyRecorded.selector, _id(_simpleRun(1))));
+        reg.recordRun(_simpleRun(1), _np());
+    }
+
+    function testFuzz_retractModelVersion(string calldata modelVersion, uint8 reason, string calldata note) public {
+        vm.assume(bytes(modelVersion).length > 0 && bytes(modelVersion).length <= 64 && bytes(note).length <= 1024);
+        reason = uint8(bound(reason, 1, 5));
+        vm.expectEmit(true, true, true, true, address(reg));
+        emit IProvenanceRegistry.ModelVersionRetracted(
+            modelId, _key(modelId, modelVersion), owner, modelVersion, reason, note
+        );
+        vm.prank(owner);
+        reg.retractModelVersion(modelId, modelVersion, reason, note);
+    }
+
+    function test_retractModelVersion_reverts() public {
+        bytes32 unknown = keccak256("nope");
+        vm.prank(owner);
+        vm.expectRevert(_err(IProvenanceRegistry.UnknownModel.selector, unknown));
+        reg.retractModelVersion(unknown, "1.0.0", 1, "");
+        // A trainer is not the owner.
+        vm.prank(trainer);
+        vm.expectRevert(_err(IProvenanceRegistry.NotModelOwner.selector, modelId, trainer));
+        reg.retractModelVersion(modelId, "1.0.0", 1, "");
+        vm.prank(owner);
+        vm.expectRevert(IProvenanceRegistry.EmptyModelVersion.selector);
+        reg.retractModelVersion(modelId, "", 1, "");
+        string memory longVersion = string(_bytes(65, "9"));
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("modelVersion", 65, 64));
+        reg.retractModelVersion(modelId, longVersion, 1, "");
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.InvalidReason.selector, 0));
+        reg.retractModelVersion(modelId, "1.0.0", 0, "");
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.InvalidReason.selector, 6));
+        reg.retractModelVersion(modelId, "1.0.0", 6, "");
+        string memory longNote = string(_bytes(1025, "n"));
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("note", 1025, 1024));
+        reg.retractModelVersion(modelId, "1.0.0", 1, longNote);
+    }
+
+    function testFuzz_retractModelVersion_revertsOnInvalidReason(uint8 reason) public {
+        vm.assume(reason == 0 || reason > 5);
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(IProvenanceRegistry.InvalidReason.selector, reason));
+        reg.retractModelVersion(modelId, "1.0.0", reason, "");
+    }
+
+    function testFuzz_retractModelVersion_revertsForNonOwner(address caller) public {
+        vm.assume(caller != owner);
+        vm.prank(caller);
+        vm.expectRevert(_err(IProvenanceRegistry.NotModelOwner.selector, modelId, caller));
+        reg.retractModelVersion(modelId, "1.0.0", 1, "");
+    }
+
+    function testFuzz_retract_revertsOnTooLongNote(uint256 length) public {
+        length = bound(length, 1025, 4096);
+        string memory note = string(_bytes(length, "n"));
+        vm.prank(owner);
+        vm.expectRevert(_tooLarge("note", length, 1024));
+        reg.retractModelVersion(modelId, "1.0.0", 3, note);
+        vm.prank(dataOwner);
+        vm.expectRevert(_tooLarge("note", length, 1024));
+        reg.retractDatanetVersion(dn[0], 1, 3, note);
+    }
+
+    // ====================================================== canonical encoding
+
+    /// @dev The head word offsets of the run's tuple inside abi.encodeCall(recordRun, (run, proofs)):
+    ///      the selector (4) and two head words (0x40) precede it.
+    uint256 internal constant RUN_AT = 4 + 0x40;
+
+    function _recordCall(IProvenanceRegistry.TrainingRun memory run, IProvenanceRegistry.AnchorProof[] memory ps)
+        internal
+        view
+        returns (bytes memory)
+    {
+        return abi.encodeCall(reg.recordRun, (run, ps));
+    }
+
+    function _callAs(address who, bytes memory data) internal returns (bool ok, bytes memory ret) {
+        vm.prank(who);
+        (ok, ret) = address(reg).call(data);
+    }
+
+    function _word(bytes memory data, uint256 offset) internal pure returns (uint256 w) {
+        assembly ("memory-safe") {
+            w := mload(add(add(data, 0x20), offset))
+        }
+    }
+
+    function _setWord(bytes memory data, uint256 offset, uint256 w) internal pure {
+        assembly ("memory-safe") {
+            mstore(add(add(data, 0x20), offset), w)
+        }
+    }
+
+    function _assertNonCanonical(bytes memory data) internal {
+        (bool ok, bytes memory ret) = _callAs(owner, data);
+        assertFalse(ok, "rejected");
+        assertEq(ret, abi.encodeWithSelector(IProvenanceRegistry.NonCanonicalEncoding.selector), "NonCanonicalEncoding");
+    }
+
+    /// @dev Every tampering of a canonical encoding is caught, with arguments following the run.
+    function test_recordRun_revertsOnNonCanonicalEncoding() public {
+        bytes32 p = _recordAs(owner, _simpleRun(50));
+        IProvenanceRegistry.TrainingRun memory run = _childRun(1, p);
+        run.modelVersion = "1.0.0-rc"; // 8 bytes: padding follows
+        run.details = bytes("{}"); // 2 bytes: padding follows
+        bytes memory good = _recordCall(run, _np());
+        // Layout of the tuple: 6 head words, modelVersion (0xc0), parents (0x100), uses (0x140), details.
+        uint256 t = RUN_AT;
+        assertEq(_word(good, t + 0x20), 0xc0, "modelVersion offset");
+        uint256 usesAt = t + _word(good, t + 0x80);
+        uint256 detailsAt = t + _word(good, t + 0xa0);
+
+        bytes memory bad = bytes.concat(good);
+        _setWord(bad, t + 0x20, 0xe0); // modelVersion offset moved
+        _assertNonCanonical(bad);
+        bad = bytes.concat(good);
+        _setWord(bad, t + 0xe0, _word(good, t + 0xe0) | 1); // dirty padding after modelVersion
+        _assertNonCanonical(bad);
+        bad = bytes.concat(good);
+        _setWord(bad, t + 0x60, _word(good, t + 0x60) + 0x20); // parents offset
+        _assertNonCanonical(bad);
+        bad = bytes.concat(good);
+        _setWord(bad, usesAt + 0x40, (1 << 64) | 1); // version above uint64
+        _assertNonCanonical(bad);
+        bad = bytes.concat(good);
+        _setWord(bad, usesAt + 0x60, (1 << 32) | W); // weight above uint32
+        _assertNonCanonical(bad);
+        bad = bytes.concat(good);
+        _setWord(bad, detailsAt + 0x20, _word(good, detailsAt + 0x20) | 1); // dirty padding after details
+        _assertNonCanonical(bad);
+        bad = bytes.concat(good);
+        _setWord(bad, t + 0xa0, _word(good, t + 0xa0) + 0x20); // details offset
+        _assertNonCanonical(bad);
+
+        (bool ok,) = _callAs(owner, good);
+        assertTrue(ok, "the canonical encoding is accepted");
+    }
+
+    /// @dev The run's bytes are read from its own tuple wherever it sits: arguments may follow it (proofs,
+    ///      signer, signature) or precede it in calldata, and the record is still exactly abi.encode(run).
+    function test_recordRun_canonicalRunWithOtherArgumentsAround() public {
+        IProvenanceRegistry.TrainingRun[] memory base = _batch(3, 77);
+        vm.prank(owner);
+        reg.anchorRuns(base, _np());
+        bytes32[] memory ids = _ids(base);
+        IProvenanceRegistry.TrainingRun memory run = _childRun(1, ids[1]);
+        bytes memory data = _recordCall(run, _proofs(_anchorProof(ids, 1)));
+        vm.recordLogs();
+        (bool ok,) = _callAs(trainer, data);
+        assertTrue(ok, "proofs after the run");
+        assertEq(_recordedBytes(vm.getRecordedLogs(), _id(run)), abi.encode(run), "record bytes");
+
+        // The same call with the proofs' tail placed before the run's.
+        IProvenanceRegistry.TrainingRun memory run2 = _childRun(2, ids[1]);
+        bytes memory ps = abi.encode(_proofs(_anchorProof(ids, 1))); // 0x20 ++ array
+        bytes memory tuple = abi.encode(run2); // 0x20 ++ tuple
+        bytes memory psTail = _slice(ps, 0x20, ps.length);
+        bytes memory runTail = _slice(tuple, 0x20, tuple.length);
+        bytes memory swapped = bytes.concat(
+            reg.recordRun.selector, bytes32(0x40 + psTail.length), bytes32(uint256(0x40)), psTail, runTail
+        );
+        vm.recordLogs();
+        (ok,) = _callAs(trainer, swapped);
+        assertTrue(ok, "proofs before the run");
+        assertEq(_recordedBytes(vm.getRecordedLogs(), _id(run2)), abi.encode(run2), "record bytes");
+    }
+
+    function testFuzz_recordRun_rejectsAnyDirtyPadding(uint256 garbage, uint256 which) public {
+        garbage = bound(garbage, 1, type(uint256).max);
+        IProvenanceRegistry.TrainingRun memory run = _simpleRun(1);
+        run.modelVersion = "1.0.0"; // 5 bytes: 27 bytes of padding
+        run.details = bytes("{}"); // 2 bytes: 30 bytes of padding
+        bytes memory data = _recordCall(run, _np());
+        uint256 t = RUN_AT;
+        bool inVersion = which % 2 == 0;
+        uint256 where = inVersion ? t + 0xe0 : t + _word(data, t + 0xa0) + 0x20;
+        uint256 used = inVersion ? 5 : 2;
+        uint256 mask = type(uint256).max >> (8 * used); // the padding bytes of that word
+        vm.assume(garbage & mask != 0);
+        _setWord(data, where, _word(data, where) | (garbage & mask));
+        _assertNonCanonical(data);
+    }
+
+    function _slice(bytes memory b, uint256 from, uint256 to) internal pure returns (bytes memory out) {
+        out = new bytes(to - from);
+        for (uint256 i; i < out.length; ++i) {
+            out[i] = b[from + i];
+        }
     }
 }

@@ -60,4 +60,8 @@ abstract contract Test is TestBase {
     function assertNotEq(bytes32 left, bytes32 right, string memory err) internal pure {
         vm.assertNotEq(left, right, err);
     }
+
+    function assertLe(uint256 left, uint256 right, string memory err) internal pure {
+        vm.assertLe(left, right, err);
+    }
 }

@@ -10,6 +10,14 @@ interface Vm {
         address emitter;
     }
 
+    struct Gas {
+        uint64 gasLimit;
+        uint64 gasTotalUsed;
+        uint64 gasMemoryUsed;
+        int64 gasRefunded;
+        uint64 gasRemaining;
+    }
+
     // ------------------------------------------------------------ environment
     function prank(address msgSender) external;
     function startPrank(address msgSender) external;
@@ -18,6 +26,10 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     function label(address account, string calldata newLabel) external;
     function assume(bool condition) external pure;
+    function chainId(uint256 newChainId) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    function lastCallGas() external view returns (Gas memory gas);
 
     // ------------------------------------------------------------- files, JSON
     function readFile(string calldata path) external view returns (string memory data);
@@ -43,4 +55,5 @@ interface Vm {
     function assertEq(bytes calldata left, bytes calldata right, string calldata err) external pure;
     function assertEq(bytes32[] calldata left, bytes32[] calldata right, string calldata err) external pure;
     function assertNotEq(bytes32 left, bytes32 right, string calldata err) external pure;
+    function assertLe(uint256 left, uint256 right, string calldata err) external pure;
 }
