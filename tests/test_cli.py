@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from provenance_ledger.chain.rpc import ANVIL_DEV_KEYS
 from tests.conftest import EXE, AnvilNode, run_cli
@@ -163,13 +164,19 @@ def test_each_user_error_is_one_line_with_exit_code(tmp_path: Path, node: AnvilN
     address = setup_project(cli)
     (tmp_path / "bad.yaml").write_text(BASE.format(w="11" * 32).replace("600000", "600001"))
     (tmp_path / "broken.json").write_text("{not json")
+    owner = Account.from_key(ANVIL_DEV_KEYS[0]).address  # another key names this owner's model explicitly
+    theirs = BASE.format(w="11" * 32).replace("model: base", f"model: {owner}/base")
+    theirs = theirs.replace("datanet: alpha", f"datanet: {owner}/alpha").replace(
+        "datanet: beta", f"datanet: {owner}/beta"
+    )
+    (tmp_path / "theirs.yaml").write_text(theirs)
     cases = [
         (["lineage", "nobody@1.0"], {}, "model nobody is not registered"),
         (["lineage", "base@7.0"], {}, "no training run recorded for base@7.0"),
         (["used-by", "nothing"], {}, "DataNet nothing is not registered"),
         (["record", "bad.yaml"], {}, "bad.yaml: datanets: weights must sum to 1,000,000"),
         (["record", "broken.json"], {}, "broken.json: is not valid JSON"),
-        (["record", "base.yaml"], {"PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[3]}, "NotAuthorizedTrainer"),
+        (["record", "theirs.yaml"], {"PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[3]}, "NotAuthorizedTrainer"),
         (["record", "base.yaml"], {"PROVENANCE_PRIVATE_KEY": "0x1234"}, "key: not a valid private key"),
         (
             ["lineage", "base@1.0"],

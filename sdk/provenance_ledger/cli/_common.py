@@ -213,15 +213,13 @@ def address(value: str) -> str:
 
 
 def _env_owner() -> str | None:
-    """The address of ``$PROVENANCE_PRIVATE_KEY``, when it holds a valid key."""
+    """The address of ``$PROVENANCE_PRIVATE_KEY`` (whose bare names are its own), None when it is unset;
+    a set but invalid key is an error rather than a silent "no owner"."""
     from provenance_ledger.chain.rpc import KEY_ENV, load_account
 
     if not os.environ.get(KEY_ENV):
         return None
-    try:
-        return str(load_account().address)
-    except ProvenanceError:
-        return None
+    return str(load_account().address)
 
 
 def reg_model_id(name: str) -> bytes:

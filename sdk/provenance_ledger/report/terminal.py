@@ -158,7 +158,7 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     rels = node.relations
     for i, p in enumerate(node.parents):
         rel = rels[i] if i < len(rels) else "fine-tune"
-        _node_tree(p, branch.add(Text(f"parent ({rel})")), seen)
+        _node_tree(p, branch.add(Text("fine-tuned from" if rel == "fine-tune" else f"{rel} of")), seen)
 
 
 def lineage_tree(lin: Lineage) -> Tree:
