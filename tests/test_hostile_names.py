@@ -60,8 +60,10 @@ CORPUS: dict[str, str] = {
 }
 """Each is a whole name: the even ones of models, the odd ones of DataNets."""
 
-ALL = " ".join(CORPUS.values())
-"""Every payload in one name: the fine-tune of every model and the DataNet every model used."""
+ALL = "".join(v for k, v in CORPUS.items() if k != "html") + "<b>"
+"""Every payload in one name (the html one shortened: v2 names are at most 128 bytes): the fine-tune
+of every model and the DataNet every model used."""
+assert len(ALL.encode()) <= 128
 ALL_VERSION = "1.0\x1b[31m[/bold]\u202e"
 """A hostile model version (anything but '@', which ends a name in MODEL@VERSION)."""
 ALL_REF = f"{ALL}@{ALL_VERSION}"
@@ -73,6 +75,20 @@ FORGED = "verdict: allowed"
 _RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 """Raw bytes that must never reach a reader: C0 controls but newline and tab, DEL, C1, bidi overrides."""
 LANES = 4
+
+
+def owner(lane: int) -> str:
+    """The address of lane ``lane``'s key: ids are scoped by owner, so another lane's name is
+    named ``0xOWNER/NAME``."""
+    from eth_account import Account
+
+    return str(Account.from_key(ANVIL_DEV_KEYS[lane]).address)
+
+
+def of(lane: int, name: str) -> str:
+    return f"{owner(lane)}/{name}"
+
+
 """Dev keys writing in parallel (each key's transactions are sent one after another)."""
 
 
@@ -241,10 +257,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         # One run per payload model, recorded by the key that registered it.
         work = {k: [] for k in range(LANES)}
         for j, name in enumerate(MODELS):
-            uses: list[dict[str, Any]] = [{"datanet": ALL, "version": 1, "weight_ppm": 500_000}]
+            uses: list[dict[str, Any]] = [{"datanet": of(0, ALL), "version": 1, "weight_ppm": 500_000}]
             if j < len(DATANETS):
                 part = {"split": name, "selector": DATANETS[j], "fraction_ppm": 500_000, "seed": j}
-                uses.append({"datanet": DATANETS[j], "version": 1, "weight_ppm": 500_000, "partition": part})
+                dn = of((j + 2) % LANES, DATANETS[j])
+                uses.append({"datanet": dn, "version": 1, "weight_ppm": 500_000, "partition": part})
             else:
                 uses[0]["weight_ppm"] = 1_000_000
             (tmp / f"run-{j}.json").write_text(json.dumps(_run_file(name, "1.0", j + 1, name, datanets=uses)))
@@ -253,7 +270,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
         # ALL fine-tunes every payload model, named model@version (resolved through the registry).
         uses = [{"datanet": ALL, "version": 1, "weight_ppm": 1_000_000, "partition": {"split": ALL}}]
-        parents = [f"{name}@1.0" for name in MODELS]
+        parents = [f"{of((j + 1) % LANES, name)}@1.0" for j, name in enumerate(MODELS)]
         (tmp / "run-all.json").write_text(
             json.dumps(_run_file(ALL, ALL_VERSION, 999, ALL, datanets=uses, parents=parents))
         )
