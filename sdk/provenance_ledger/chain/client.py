@@ -179,6 +179,9 @@ class Registry:
         self._models: dict[bytes, ModelInfo | None] = {}
         self._datanets: dict[bytes, tuple[str, str] | None] = {}
         self._runs: dict[bytes, RecordedRun] = {}
+        """Records read during the current query (lineage, used-by): a walk reads each once. Outside
+        a query every read goes to the chain, so that a later repeat is never missed."""
+        self._querying = False
         self._stored: dict[bytes, int] = {}
         self._name_misses = 0
         self._receipts: dict[str, Any] = {}
@@ -862,11 +865,23 @@ class Registry:
             self._runs[rec.record_id] = rec
         return out
 
+    @contextlib.contextmanager
+    def _query(self) -> Iterator[None]:
+        """One query: records read in it are read once (the cache is emptied when it starts)."""
+        outer = self._querying
+        if not outer:
+            self._runs.clear()
+        self._querying = True
+        try:
+            yield
+        finally:
+            self._querying = outer
+
     def get_run(self, record_id: bytes) -> RecordedRun:
         """The verified record with this id, with every repeat of it (all its RunRecorded logs are
         read by the recordId topic, so an anchored run recorded again later is one record)."""
         rid = bytes32(record_id, "record_id")
-        cached = self._runs.get(rid)
+        cached = self._runs.get(rid) if self._querying else None
         if cached is not None:
             return cached
         raws = self.logs("RunRecorded", None, None, rid, page=LOOKUP_PAGE_SIZE)
@@ -876,6 +891,8 @@ class Registry:
 
     def get_runs(self, record_ids: Sequence[bytes], *, chunk: int = _ID_CHUNK) -> dict[bytes, RecordedRun]:
         """Many verified records at once: one eth_getLogs per ``chunk`` ids (topic OR-filter)."""
+        if not self._querying:
+            self._runs.clear()
         missing = [r for r in dict.fromkeys(record_ids) if r not in self._runs]
         for i in range(0, len(missing), chunk):
             self._unique(self.logs("RunRecorded", None, None, missing[i : i + chunk], page=LOOKUP_PAGE_SIZE))
@@ -929,14 +946,16 @@ class Registry:
     def lineage(self, model: str | bytes, version: str) -> Lineage:
         """The verified lineage of ``model@version``."""
         info = self.model_info(model)  # NotFoundError names an unregistered model
-        return build_lineage(self, info.model_id, version)
+        with self._query():
+            return build_lineage(self, info.model_id, version)
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
         """Every model version that used ``datanet`` (or one version of it), through its descendants too."""
         did = self.datanet_id(datanet)
         if self._datanet_entry(did) is None:
             raise NotFoundError(f"DataNet {self._label(datanet, did)} is not registered")
-        return models_trained_on(self, did, version)
+        with self._query():
+            return models_trained_on(self, did, version)
 
     def datanet_uses(self, datanet: str | bytes) -> list[RawLog]:
         """DatanetUsed logs of a DataNet (every run that trained on any of its versions)."""
@@ -945,7 +964,9 @@ class Registry:
     # ------------------------------------------------------ models, datanets
 
     def _model_entry(self, model_id: bytes) -> ModelInfo | None:
-        if model_id not in self._models:
+        """The ModelRegistered entry of ``model_id`` (cached once found; a miss is asked again,
+        except within one query)."""
+        if self._models.get(model_id) is None and (model_id not in self._models or not self._querying):
             raws = self.logs("ModelRegistered", model_id, page=LOOKUP_PAGE_SIZE)
             if raws:
                 a = raws[0].args
@@ -992,7 +1013,7 @@ class Registry:
 
     def _datanet_entry(self, datanet_id: bytes) -> tuple[str, str] | None:
         """(name, owner) of a registered DataNet, from its DatanetRegistered event."""
-        if datanet_id not in self._datanets:
+        if self._datanets.get(datanet_id) is None and (datanet_id not in self._datanets or not self._querying):
             raws = self.logs("DatanetRegistered", datanet_id, page=LOOKUP_PAGE_SIZE)
             self._datanets[datanet_id] = (
                 (raws[0].args["name"], to_checksum_address(raws[0].args["owner"])) if raws else None
