@@ -11,9 +11,10 @@ import {ProvenanceRegistry} from "../../contracts/ProvenanceRegistry.sol";
 /// @dev Per record = the transaction's gas / runs in the transaction. Every test runs isolated, so each
 ///      registry call is its own transaction (cold storage, fresh transient storage, as on a chain) and
 ///      `vm.lastCallGas` reports its full gas: 21,000 + calldata (EIP-7623 rules) + execution.
-///      The V1_* constants were measured by this file's v1 twin (the same records through the v1 ABI,
-///      `recordRun(run)` etc.) against the v1 registry (commit 7412d6d): a v2 record may not cost more.
-///      `forge test --mt test_gas -vv` prints the figures.
+///      The V1_* constants were measured by this file's v1 twin (the same setUp and records through the
+///      v1 ABI: `recordRun(run)`, `recordRuns(runs)`, `anchorRuns(runs)`, no signed tests) against the v1
+///      registry of commit 7412d6d: a v2 record may not cost more in any mode, and a signed single record
+///      at most SIGNED_ALLOWANCE more than v1's single record. `forge test --mt test_gas -vv` prints them.
 contract ProvenanceRegistryGasTest is Test {
     event log_named_uint(string key, uint256 val);
 
