@@ -111,10 +111,12 @@ def plan_batches(
     max_gas: int = MAX_TX_GAS,
     max_records: int | None = None,
     proofs_for: ProofsFor | None = None,
+    proof_counts: Sequence[int] | None = None,
 ) -> list[Batch]:
     """Cut records into batches under the byte and gas budgets (and the registry's 256 runs per
-    batch). ``shapes[i]`` = (uses, parents); room for one AnchorProof per parent is reserved, and
-    ``proofs_for`` (if given) supplies each batch's proofs when it is closed.
+    batch). ``shapes[i]`` = (uses, parents); ``proofs_for`` (if given) supplies each batch's
+    AnchorProofs when it is closed, and room is reserved for ``proof_counts[i]`` proofs per record
+    (default: none).
 
     A record's parents must be recorded earlier, or sit earlier in the same batch or in an earlier
     batch; the caller orders records so (e.g. a fine-tune chain kept together).
@@ -132,9 +134,10 @@ def plan_batches(
 
     start, size, budget, gas = 0, 4 + 128, 60_000, 60_000  # budget: gas with room for the proofs
     for i, (enc, (uses, parents)) in enumerate(zip(encoded, shapes, strict=True)):
-        rec_bytes = len(enc) + parents * PROOF_RESERVE_BYTES
+        reserve = proof_counts[i] if proof_counts is not None else 0
+        rec_bytes = len(enc) + reserve * PROOF_RESERVE_BYTES
         work = record_gas(enc, uses=uses, parents=parents, anchored=anchored)
-        rec_budget = work + parents * PROOF_RESERVE_GAS
+        rec_budget = work + reserve * PROOF_RESERVE_GAS
         if rec_bytes + 132 > max_bytes or rec_budget + 60_000 > max_gas:
             raise ValidationError(f"records[{i}]", "is too large for one transaction")
         full = i > start and (size + rec_bytes > max_bytes or budget + rec_budget > max_gas or i - start >= cap)
@@ -232,6 +235,8 @@ class BulkSender:
             anchored=anchored,
             max_records=max_records,
             proofs_for=proofs_for,
+            # a parent outside the submission may need a proof; one inside it, when anchored in an earlier batch
+            proof_counts=[sum(1 for p in r.parents if anchored or p not in position) for r in chosen],
         )
         for b in batches:
             self.send(b)

@@ -194,8 +194,6 @@ def run_from_tuple(value: tuple[Any, ...]) -> TrainingRun:
         raise ValidationError("details", f"is not JSON: {exc}") from None
     if not isinstance(parsed, Mapping):
         raise ValidationError("details", "must be a JSON object")
-    if not is_canonical_json(parsed, raw):
-        raise ValidationError("details", "is not in RFC 8785 canonical form")
     validate_details(parsed)
     fields = details_fields(parsed)
     partitions: tuple[Partition, ...] = fields.pop("partitions") or tuple(Partition() for _ in uses)
@@ -214,8 +212,10 @@ def run_from_tuple(value: tuple[Any, ...]) -> TrainingRun:
         ),
         **fields,
     )
+    # The RFC 8785 form of what was read, in the shape TrainingRun.details() writes it, must be the
+    # bytes read: no other spelling (whitespace, key order, number forms, optional keys) of the record.
     if not is_canonical_json(run.details(), raw):
-        raise ValidationError("details", "is not in the form the SDK writes for this record")
+        raise ValidationError("details", "is not the RFC 8785 canonical form of the record's details")
     return run
 
 
