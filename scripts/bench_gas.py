@@ -36,6 +36,8 @@ from benchmarks_md import write_section
 ROOT = Path(__file__).resolve().parent.parent
 SECTION = "## Gas per record"
 BATCH = 100
+V1 = {"single": 83_503, "batch": 56_435, "anchored": 37_616}
+"""Gas per record of registry v1 on main for the same record (PERFORMANCE_NOTES.md), for comparison."""
 
 
 def make_run(owner: str, i: int, parent: bytes | None = None) -> TrainingRun:
@@ -210,7 +212,8 @@ per anchored batch). Every mode is within {top.ratio:.2f}x of it (the highest: {
 - Above the limit, per record: two `DatanetUsed` events (they make "which models used DataNet D" a single
   log filter, an index the limit does not count), the `RunRecorded` envelope, and the checks
   (authorisation, DataNet versions, weights, duplicates, canonical encoding) and hashing.
-Measured per record: single {single.gas:,.0f}, batch of {BATCH} {batch.gas:,.0f}, anchored batch of {BATCH} {anchored.gas:,.0f}.
+v2 against v1 (main, the same 1,056-byte record; PERFORMANCE_NOTES.md): single {single.gas:,.0f} (v1 {V1["single"]:,}),
+batch of {BATCH} {batch.gas:,.0f} (v1 {V1["batch"]:,}), anchored batch of {BATCH} {anchored.gas:,.0f} (v1 {V1["anchored"]:,}) gas per record.
 """
 
 
