@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from provenance_ledger.cli._common import Env, address, chain_options, emit, hexstr, keystore_option, tx_json, tx_line
+from provenance_ledger.cli.data import datanet_fingerprint
 from provenance_ledger.errors import ValidationError
 from provenance_ledger.report.safe import visible
 
@@ -184,3 +185,6 @@ def datanet_publish(
             tx,
         ),
     )
+
+
+datanet.add_command(datanet_fingerprint)
