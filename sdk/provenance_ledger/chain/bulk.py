@@ -17,6 +17,18 @@ from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import Receipt, quantity
 from provenance_ledger.errors import ChainError, ValidationError
 
+__all__ = [
+    "MAX_TX_BYTES",
+    "MAX_TX_GAS",
+    "Batch",
+    "BulkSender",
+    "Progress",
+    "batch_calldata",
+    "calldata_gas",
+    "plan_batches",
+    "record_gas",
+]
+
 MAX_TX_BYTES = 120_000
 """Calldata budget per transaction: under the 128 KB mempool limit, with room for the envelope."""
 MAX_TX_GAS = 15_000_000

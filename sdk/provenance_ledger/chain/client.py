@@ -36,6 +36,15 @@ from provenance_ledger.core.records import TrainingRun, bytes32
 from provenance_ledger.core.verify import check_record, prove_in_batch
 from provenance_ledger.errors import ChainError, NotFoundError, ProvenanceError, ValidationError, VerificationError
 
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "Progress",
+    "RawLog",
+    "RecordResult",
+    "Registry",
+    "TxResult",
+]
+
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks total) while reading logs."""
 

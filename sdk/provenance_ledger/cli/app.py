@@ -18,6 +18,15 @@ import click
 
 from provenance_ledger.errors import ProvenanceError
 
+__all__ = [
+    "COMMANDS",
+    "LazyGroup",
+    "cli",
+    "load_command",
+    "main",
+    "short_help",
+]
+
 COMMANDS: dict[str, tuple[str, str]] = {
     "attribution": (
         "query:attribution_cmd",

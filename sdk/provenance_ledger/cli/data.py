@@ -29,6 +29,17 @@ if TYPE_CHECKING:
     from provenance_ledger.core.entries import DatanetVersionInfo
     from provenance_ledger.core.manifest import Diff, FileEntry, Manifest
 
+__all__ = [
+    "FINGERPRINT_EPILOG",
+    "VERIFY_DATA_EPILOG",
+    "VERIFY_MODEL_EPILOG",
+    "ZERO",
+    "datanet_fingerprint",
+    "diff_json",
+    "verify_data",
+    "verify_model",
+]
+
 ZERO = bytes(32)
 
 

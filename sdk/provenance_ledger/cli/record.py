@@ -25,6 +25,12 @@ from provenance_ledger.cli._common import (
 from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError, VerificationError
 from provenance_ledger.report import safe
 
+__all__ = [
+    "record",
+    "show",
+    "verify",
+]
+
 
 @click.command(
     epilog="Examples:\n\n    provenance record run.yaml\n\n    provenance record run.json --dry-run\n\n"

@@ -13,6 +13,16 @@ from provenance_ledger.cli.data import datanet_fingerprint
 from provenance_ledger.errors import ValidationError
 from provenance_ledger.report.safe import visible
 
+__all__ = [
+    "datanet",
+    "datanet_publish",
+    "datanet_register",
+    "model",
+    "model_authorize",
+    "model_register",
+    "model_revoke",
+]
+
 
 @click.group(
     epilog="Examples:\n\n\b\n"

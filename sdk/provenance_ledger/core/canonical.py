@@ -18,6 +18,24 @@ from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import DatanetUse, Json, Partition, TrainingRun, bytes32, details_fields
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "CONTRIBUTOR_TYPE",
+    "DATANET_USE_TYPE",
+    "TRAINING_RUN_TYPE",
+    "canonical_json",
+    "contributors_hash",
+    "decode_run",
+    "encode_run",
+    "entity_id",
+    "is_canonical_json",
+    "model_version_key",
+    "name_id",
+    "parse_record",
+    "record_id",
+    "run_from_tuple",
+    "run_tuple",
+]
+
 DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
 TRAINING_RUN_TYPE = f"(bytes32,string,bytes32,bytes32[],{DATANET_USE_TYPE}[],bytes)"
 CONTRIBUTOR_TYPE = "(address,uint64)"

@@ -8,6 +8,14 @@ from typing import Any
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse, Partition, TrainingRun, details_fields
 
+__all__ = [
+    "DatanetVersionInfo",
+    "ModelInfo",
+    "RecordedRun",
+    "recorded_run_json",
+    "run_from_record_json",
+]
+
 
 @dataclass(frozen=True, kw_only=True)
 class RecordedRun:

@@ -21,6 +21,20 @@ from collections.abc import Iterable, Sequence
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "hash_pair",
+    "leaf_hash",
+    "merkle_levels",
+    "merkle_levels_of_ids",
+    "merkle_proof",
+    "merkle_proof_of_id",
+    "merkle_root",
+    "merkle_root_of_ids",
+    "proof_from_levels",
+    "verify_proof",
+    "verify_proof_of_id",
+]
+
 
 def _check32(value: object, field: str) -> bytes:
     if not isinstance(value, bytes | bytearray) or len(value) != 32:

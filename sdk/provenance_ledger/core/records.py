@@ -18,6 +18,24 @@ import rfc8785
 
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "MAX_UINT32",
+    "MAX_UINT64",
+    "WEIGHT_TOTAL",
+    "CodeRef",
+    "DatanetUse",
+    "Json",
+    "ParentResolver",
+    "Partition",
+    "PreprocessingStep",
+    "TrainingRun",
+    "bytes32",
+    "check_json",
+    "details_fields",
+    "name_or_id",
+    "run_from_dict",
+]
+
 WEIGHT_TOTAL = 1_000_000
 """Weights of a run's DataNet uses are parts per million and sum to exactly this."""
 

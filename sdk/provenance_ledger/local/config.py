@@ -13,6 +13,13 @@ from pathlib import Path
 
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "DEFAULT_RPC_URL",
+    "Config",
+    "Deployment",
+    "config_path",
+]
+
 DEFAULT_RPC_URL = "http://127.0.0.1:8545"
 """The local node started by ``provenance node``."""
 

@@ -10,6 +10,10 @@ from provenance_ledger.core.canonical import name_id
 from provenance_ledger.core.records import TrainingRun, run_from_dict
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "load_run_file",
+]
+
 
 def load_run_file(path: str, resolve: Callable[[str, str], bytes] | None) -> TrainingRun:
     """Read a run file (YAML or JSON) into a :class:`TrainingRun`; errors name the file and the field."""
