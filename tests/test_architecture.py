@@ -80,10 +80,11 @@ def test_the_core_is_pure(graph: grimp.ImportGraph) -> None:
     assert bad == []
 
 
-def _loaded_after(code: str) -> set[str]:
+def _loaded_after(code: str, *, full: bool = False) -> set[str]:
+    """Modules loaded by ``code`` in a fresh interpreter: top-level packages, or full names."""
     probe = f"{code}\nimport sys\nprint('\\n'.join(sorted(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True)
-    return {line.split(".")[0] for line in out.stdout.splitlines()}
+    return {line if full else line.split(".")[0] for line in out.stdout.splitlines()}
 
 
 def test_importing_the_package_loads_no_web3() -> None:
@@ -97,3 +98,24 @@ def test_help_and_version_load_no_web3(args: list[str]) -> None:
     loaded = _loaded_after(code)
     assert "click" in loaded
     assert not loaded & {"web3", "eth_account", "eth_abi", "eth_keyfile", "py_ecc", "sqlite3", "jinja2"}
+
+
+def test_the_lazy_command_list_matches_the_commands() -> None:
+    """`provenance --help` lists commands without importing them: each listed short help is the one
+    click would derive from the command itself, at every width."""
+    from provenance_ledger.cli.app import COMMANDS, load_command, short_help
+
+    for name in COMMANDS:
+        command = load_command(name)
+        assert command.name == name
+        for limit in (45, 80, 1000):
+            assert short_help(name, limit) == command.get_short_help_str(limit), name
+
+
+def test_a_command_imports_only_its_own_module() -> None:
+    loaded = _loaded_after(
+        "from provenance_ledger.cli.app import main\ntry:\n    main(['lineage', '--help'])\nexcept SystemExit:\n    pass",
+        full=True,
+    )
+    assert "provenance_ledger.cli.query" in loaded
+    assert not loaded & {f"provenance_ledger.cli.{m}" for m in ("audit", "data", "node", "record", "index", "demo")}

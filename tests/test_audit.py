@@ -464,6 +464,6 @@ def test_audit_command(tmp_path: Path, anvil: AnvilNode) -> None:
 
 
 def test_audit_module_imports_on_its_own() -> None:
-    code = "import provenance_ledger.cli.audit as m, provenance_ledger.cli.app as c; assert c.cli.commands['audit'] is m.audit"
+    code = "import provenance_ledger.cli.audit as m, provenance_ledger.cli.app as c; assert c.cli.get_command(None, 'audit') is m.audit"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

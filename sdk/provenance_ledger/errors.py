@@ -6,6 +6,15 @@ Every error the library raises for a user mistake, a chain failure or a failed c
 
 from __future__ import annotations
 
+__all__ = [
+    "ChainError",
+    "ContractRevertError",
+    "NotFoundError",
+    "ProvenanceError",
+    "ValidationError",
+    "VerificationError",
+]
+
 
 class ProvenanceError(Exception):
     """Root of every error raised by ``provenance_ledger``."""

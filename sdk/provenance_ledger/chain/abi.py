@@ -19,6 +19,14 @@ from eth_utils.crypto import keccak
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.errors import ContractRevertError
 
+__all__ = [
+    "Error",
+    "Event",
+    "Function",
+    "RegistryAbi",
+    "registry_abi",
+]
+
 
 def _type(param: dict[str, Any]) -> str:
     t: str = param["type"]

@@ -27,6 +27,24 @@ from provenance_ledger.core.merkle import AnchorProof, merkle_levels_of_ids, pro
 from provenance_ledger.core.records import MAX_BATCH_RUNS, TrainingRun
 from provenance_ledger.errors import ChainError, ValidationError
 
+__all__ = [
+    "ANCHOR_PROOF_TYPE",
+    "MAX_TX_BYTES",
+    "MAX_TX_GAS",
+    "PROOF_RESERVE_BYTES",
+    "PROOF_RESERVE_GAS",
+    "Batch",
+    "BulkResult",
+    "BulkSender",
+    "Progress",
+    "ProofsFor",
+    "batch_calldata",
+    "calldata_gas",
+    "plan_batches",
+    "proof_gas",
+    "record_gas",
+]
+
 ANCHOR_PROOF_TYPE = "(bytes32,bytes32,bytes32[])[]"
 PROOF_RESERVE_BYTES = 32 * 14
 """Calldata reserved per parent while cutting batches: an AnchorProof of depth <= 9 and its offset."""

@@ -70,6 +70,18 @@ from provenance_ledger.errors import (
     VerificationError,
 )
 
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "LOOKUP_PAGE_SIZE",
+    "BatchResult",
+    "Progress",
+    "RawLog",
+    "RecordResult",
+    "Registry",
+    "TxResult",
+    "check_registry_code",
+]
+
 Progress = Callable[[int, int], None]
 """Called with (blocks done, blocks total) while reading logs."""
 

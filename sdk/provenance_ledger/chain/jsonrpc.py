@@ -16,7 +16,10 @@ from urllib.parse import urlsplit
 
 from provenance_ledger.errors import ChainError
 
-__all__ = ["ChainHead", "JsonRpc"]
+__all__ = [
+    "ChainHead",
+    "JsonRpc",
+]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,6 +6,10 @@ from pathlib import Path
 
 from provenance_ledger.errors import NotFoundError
 
+__all__ = [
+    "anvil_binary",
+]
+
 
 def anvil_binary() -> Path:
     """The project's pinned anvil (node_modules/.bin/anvil), from the working directory or the package's tree."""

@@ -20,6 +20,21 @@ from provenance_ledger.chain.abi import registry_abi
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.errors import ChainError, ValidationError
 
+__all__ = [
+    "ANVIL_DEV_KEYS",
+    "EMBEDDED",
+    "EMBEDDED_DEV_KEYS",
+    "KEY_ENV",
+    "Receipt",
+    "Signer",
+    "connect",
+    "dev_keys",
+    "explain",
+    "load_account",
+    "quantity",
+    "revert_data",
+]
+
 EMBEDDED = "embedded"
 """Name of the in-process chain (eth-tester with py-evm)."""
 

@@ -22,7 +22,12 @@ from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import TrainingRun
 from provenance_ledger.errors import ValidationError
 
-__all__ = ["SignedRun", "digest_of", "recover_signer", "sign_run"]
+__all__ = [
+    "SignedRun",
+    "digest_of",
+    "recover_signer",
+    "sign_run",
+]
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -24,6 +24,28 @@ if TYPE_CHECKING:
 
     from provenance_ledger.core.manifest import Manifest
 
+__all__ = [
+    "CATCH_UP_BLOCKS",
+    "LARGE_INPUT",
+    "Env",
+    "address",
+    "chain_options",
+    "console",
+    "emit",
+    "fingerprint_paths",
+    "hexstr",
+    "index_path",
+    "json_text",
+    "keystore_option",
+    "reg_model_id",
+    "resolve_ref",
+    "source_for",
+    "split_ref",
+    "stderr_console",
+    "tx_json",
+    "tx_line",
+]
+
 
 class _LazyConsole:
     """The stdout rich Console, created on first use (rich.console costs ~60 ms to import, which

@@ -11,7 +11,12 @@ import click
 from provenance_ledger.cli._common import console, emit
 from provenance_ledger.report import safe
 
-__all__ = ["alias"]
+__all__ = [
+    "alias",
+    "alias_add",
+    "alias_list",
+    "alias_remove",
+]
 
 
 @click.group(

@@ -14,6 +14,10 @@ from provenance_ledger.cli._common import chain_options, console, emit, split_re
 from provenance_ledger.core.units import PARENT_SHARE_PPM, PPM, USES
 from provenance_ledger.report import safe
 
+__all__ = [
+    "audit",
+]
+
 _EPILOG = (
     "Examples:\n\n\b\n    provenance audit acme-support@1.1 --out audit/\n"
     "    provenance audit acme-support@1.1 --out audit/ --use commercial --domain medical --amount 1000003\n\n"

@@ -29,6 +29,17 @@ if TYPE_CHECKING:
     from provenance_ledger.core.entries import DatanetVersionInfo
     from provenance_ledger.core.manifest import Diff, FileEntry, Manifest
 
+__all__ = [
+    "FINGERPRINT_EPILOG",
+    "VERIFY_DATA_EPILOG",
+    "VERIFY_MODEL_EPILOG",
+    "ZERO",
+    "datanet_fingerprint",
+    "diff_json",
+    "verify_data",
+    "verify_model",
+]
+
 ZERO = bytes(32)
 
 
@@ -575,27 +586,26 @@ def _decorate(fn: Callable[..., Any], params: Sequence[Callable[[Any], Any]]) ->
     return fn
 
 
-def register(cli: click.Group, datanet: click.Group) -> None:
-    """Add ``datanet fingerprint``, ``verify-data`` and ``verify-model`` to the CLI's groups."""
+verify_data: click.Command = click.command("verify-data", epilog=VERIFY_DATA_EPILOG, help=_verify_data.__doc__)(
+    chain_options(_decorate(_verify_data, _VERIFY_DATA_PARAMS))
+)
+"""``provenance verify-data``."""
 
-    datanet.add_command(datanet_fingerprint)
-    cli.add_command(
-        click.command("verify-data", epilog=VERIFY_DATA_EPILOG, help=_verify_data.__doc__)(
-            chain_options(_decorate(_verify_data, _VERIFY_DATA_PARAMS))
+verify_model: click.Command = click.command("verify-model", epilog=VERIFY_MODEL_EPILOG, help=_verify_model.__doc__)(
+    chain_options(
+        _decorate(
+            _verify_model,
+            (
+                click.argument("folder", metavar="DIR"),
+                click.option(
+                    "--model",
+                    "model_ref",
+                    required=True,
+                    metavar="NAME@VERSION",
+                    help="The model version whose recorded weights_digest to compare with.",
+                ),
+            ),
         )
     )
-    verify_model_params = (
-        click.argument("folder", metavar="DIR"),
-        click.option(
-            "--model",
-            "model_ref",
-            required=True,
-            metavar="NAME@VERSION",
-            help="The model version whose recorded weights_digest to compare with.",
-        ),
-    )
-    cli.add_command(
-        click.command("verify-model", epilog=VERIFY_MODEL_EPILOG, help=_verify_model.__doc__)(
-            chain_options(_decorate(_verify_model, verify_model_params))
-        )
-    )
+)
+"""``provenance verify-model``."""

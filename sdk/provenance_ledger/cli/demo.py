@@ -25,6 +25,10 @@ from provenance_ledger.local.fingerprint import fingerprint
 from provenance_ledger.report import terminal as render
 from provenance_ledger.report.safe import markup
 
+__all__ = [
+    "run_demo",
+]
+
 # Fixed inputs: the demo is deterministic (same files, same roots, same record hashes every run).
 _SEED = 20261124
 _T0 = 1_764_000_000

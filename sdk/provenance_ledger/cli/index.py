@@ -13,6 +13,13 @@ from provenance_ledger.cli._common import Env, chain_options, console, emit, ind
 from provenance_ledger.errors import ProvenanceError
 from provenance_ledger.report.safe import markup
 
+__all__ = [
+    "db_option",
+    "index",
+    "status_cmd",
+    "sync_cmd",
+]
+
 db_option = click.option(
     "--db",
     type=click.Path(dir_okay=False),

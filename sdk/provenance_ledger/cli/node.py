@@ -14,6 +14,12 @@ from provenance_ledger.chain.node import anvil_binary
 from provenance_ledger.cli._common import Env, chain_options, console, emit, keystore_option
 from provenance_ledger.report.safe import markup
 
+__all__ = [
+    "demo",
+    "deploy",
+    "node",
+]
+
 
 @click.command(epilog="Example:\n\n    provenance demo")
 def demo() -> None:

@@ -10,6 +10,13 @@ from provenance_ledger.cli._common import Env, chain_options, console, emit, spl
 from provenance_ledger.errors import ValidationError
 from provenance_ledger.report import safe
 
+__all__ = [
+    "attribution_cmd",
+    "license_check",
+    "lineage",
+    "used_by",
+]
+
 
 @click.command(
     epilog="Examples:\n\n    provenance lineage acme-support@1.1\n\n    provenance lineage acme-support@1.1 --tree\n\n    provenance lineage acme-support@1.1 --dot | dot -Tsvg > lineage.svg"

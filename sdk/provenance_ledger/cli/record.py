@@ -25,6 +25,14 @@ from provenance_ledger.cli._common import (
 from provenance_ledger.errors import NotFoundError, ProvenanceError, ValidationError
 from provenance_ledger.report import safe
 
+__all__ = [
+    "SIGNED_FORMAT",
+    "record",
+    "show",
+    "submit",
+    "verify",
+]
+
 
 @click.command(
     epilog="Examples:\n\n\b\n"

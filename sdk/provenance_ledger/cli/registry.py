@@ -9,8 +9,22 @@ from typing import Any
 import click
 
 from provenance_ledger.cli._common import Env, address, chain_options, emit, hexstr, keystore_option, tx_json, tx_line
+from provenance_ledger.cli.data import datanet_fingerprint
 from provenance_ledger.errors import ValidationError
 from provenance_ledger.report.safe import visible
+
+__all__ = [
+    "REASONS",
+    "datanet",
+    "datanet_publish",
+    "datanet_register",
+    "datanet_retract",
+    "model",
+    "model_authorize",
+    "model_register",
+    "model_retract",
+    "model_revoke",
+]
 
 
 @click.group(
@@ -244,3 +258,6 @@ def datanet_retract(env: Env, as_json: bool, keystore: str | None, ref: str, rea
         as_json,
         lambda: tx_line(f"Retracted DataNet {visible(name)}@{v} ({reason})", tx),
     )
+
+
+datanet.add_command(datanet_fingerprint)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.errors import ValidationError
 
-__all__ = ["checksum_address"]
+__all__ = [
+    "checksum_address",
+]
 
 
 def checksum_address(value: bytes | str) -> str:

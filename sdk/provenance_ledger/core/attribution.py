@@ -46,6 +46,20 @@ from provenance_ledger.core.records import WEIGHT_TOTAL
 from provenance_ledger.core.units import PARENT_SHARE_PPM
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "PPM",
+    "UNASSIGNED_PREFIX",
+    "Attribution",
+    "ContributorShare",
+    "DatanetShare",
+    "K",
+    "RunCredit",
+    "attribution",
+    "largest_remainder",
+    "shares_by_recipient",
+    "split",
+]
+
 PPM = WEIGHT_TOTAL
 """Integer shares are shown in parts per million and sum to exactly this."""
 

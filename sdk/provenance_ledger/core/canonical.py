@@ -30,6 +30,27 @@ from provenance_ledger.core.records import (
 from provenance_ledger.core.schema import validate_details
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "CONTRIBUTOR_TYPE",
+    "DATANET_USE_TYPE",
+    "TRAINING_RUN_TYPE",
+    "canonical_json",
+    "check_name",
+    "contributors_hash",
+    "decode_run",
+    "details_bytes",
+    "encode_run",
+    "entity_id",
+    "is_canonical_json",
+    "model_version_key",
+    "owner_bytes",
+    "parse_record",
+    "record_id",
+    "run_from_tuple",
+    "run_tuple",
+    "split_owner",
+]
+
 DATANET_USE_TYPE = "(bytes32,uint64,uint32)"
 TRAINING_RUN_TYPE = f"(bytes32,string,bytes32,bytes32[],{DATANET_USE_TYPE}[],bytes)"
 CONTRIBUTOR_TYPE = "(address,uint64)"

@@ -14,7 +14,13 @@ from provenance_ledger.core.canonical import owner_bytes
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.records import bytes32
 
-__all__ = ["DOMAIN_NAME", "DOMAIN_VERSION", "domain_separator", "record_digest", "typed_data"]
+__all__ = [
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
+    "domain_separator",
+    "record_digest",
+    "typed_data",
+]
 
 DOMAIN_NAME = "ProvenanceRegistry"
 DOMAIN_VERSION = "2"

@@ -16,6 +16,20 @@ from typing import Any
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse, Partition, TrainingRun, details_fields
 
+__all__ = [
+    "REASON_CODES",
+    "RETRACTION_REASONS",
+    "DatanetRetraction",
+    "DatanetVersionInfo",
+    "ModelInfo",
+    "ModelRetraction",
+    "RecordedRun",
+    "Repeat",
+    "merge_repeats",
+    "recorded_run_json",
+    "run_from_record_json",
+]
+
 
 @dataclass(frozen=True, kw_only=True)
 class Repeat:

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+__all__ = [
+    "keccak",
+]
+
 try:
     from sha3 import keccak_256 as _keccak_256  # safe-pysha3, pinned in the lock file
 

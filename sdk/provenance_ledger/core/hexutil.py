@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "hexstr",
+]
+
 
 def hexstr(b: bytes | bytearray | memoryview) -> str:
     """``0x`` followed by the lower-case hex of ``b`` (``0x`` alone for empty bytes)."""

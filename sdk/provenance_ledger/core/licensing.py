@@ -84,6 +84,25 @@ from provenance_ledger.core.lineage import Lineage, RunNode
 from provenance_ledger.core.units import USES
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "ALLOWED",
+    "BLOCKED",
+    "CUSTOM",
+    "DECISIONS",
+    "NEEDS_REVIEW",
+    "USE_CLASSES",
+    "Finding",
+    "LicenseTerms",
+    "Obligation",
+    "Verdict",
+    "check_use",
+    "make_terms",
+    "normalize_domain",
+    "parse_terms",
+    "rules_table",
+    "transitive_datanets",
+]
+
 ALLOWED = "allowed"
 NEEDS_REVIEW = "needs-review"
 BLOCKED = "blocked"

@@ -15,6 +15,16 @@ from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse
 from provenance_ledger.errors import NotFoundError
 
+__all__ = [
+    "LedgerSource",
+    "Lineage",
+    "RunNode",
+    "Usage",
+    "UsedDatanet",
+    "build_lineage",
+    "models_trained_on",
+]
+
 
 class LedgerSource(Protocol):
     """What lineage needs to read; every returned record must already be verified."""

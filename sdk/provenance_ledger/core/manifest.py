@@ -58,6 +58,26 @@ from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import bytes32
 from provenance_ledger.errors import NotFoundError, ValidationError, VerificationError
 
+__all__ = [
+    "LEAF_DOMAIN",
+    "MANIFEST_VERSION",
+    "MAX_SIZE",
+    "NODE_DOMAIN",
+    "Change",
+    "Diff",
+    "FileEntry",
+    "FileProof",
+    "Manifest",
+    "check_manifest",
+    "check_path",
+    "content_root",
+    "diff",
+    "file_proof",
+    "node_hash",
+    "path_key",
+    "verify_file_proof",
+]
+
 MANIFEST_VERSION = 1
 """Version of the leaf/node/manifest definitions above."""
 

@@ -22,6 +22,22 @@ from dataclasses import dataclass
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "MAX_PROOF_DEPTH",
+    "AnchorProof",
+    "hash_pair",
+    "leaf_hash",
+    "merkle_levels",
+    "merkle_levels_of_ids",
+    "merkle_proof",
+    "merkle_proof_of_id",
+    "merkle_root",
+    "merkle_root_of_ids",
+    "proof_from_levels",
+    "verify_proof",
+    "verify_proof_of_id",
+]
+
 MAX_PROOF_DEPTH = 32
 """Sibling hashes in an anchored-parent proof (the registry's limit)."""
 

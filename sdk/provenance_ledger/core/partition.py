@@ -26,6 +26,15 @@ from provenance_ledger.core.manifest import FileEntry, Manifest
 from provenance_ledger.core.records import Partition
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "MAX_SEED",
+    "PPM",
+    "draw",
+    "in_partition",
+    "select",
+    "select_partition",
+]
+
 PPM = 1_000_000
 """``fraction_ppm`` of a whole selection."""
 

@@ -18,6 +18,39 @@ import rfc8785
 
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "DEFAULT_RELATION",
+    "MAX_BATCH_RUNS",
+    "MAX_CONTRIBUTORS",
+    "MAX_DATANETS",
+    "MAX_DETAILS_BYTES",
+    "MAX_MODEL_VERSION_BYTES",
+    "MAX_NAME_BYTES",
+    "MAX_NOTE_BYTES",
+    "MAX_PARENTS",
+    "MAX_PROOF_DEPTH",
+    "MAX_TERMS_BYTES",
+    "MAX_UINT32",
+    "MAX_UINT64",
+    "RELATIONS",
+    "RELATION_ALIASES",
+    "WEIGHT_TOTAL",
+    "CodeRef",
+    "DatanetUse",
+    "Json",
+    "ParentResolver",
+    "Partition",
+    "PreprocessingStep",
+    "TrainingRun",
+    "bytes32",
+    "check_json",
+    "details_fields",
+    "is_id",
+    "name_or_id",
+    "plain_json",
+    "run_from_dict",
+]
+
 WEIGHT_TOTAL = 1_000_000
 """Weights of a run's DataNet uses are parts per million and sum to exactly this."""
 

@@ -24,7 +24,14 @@ from typing import Any
 
 from provenance_ledger.errors import ValidationError
 
-__all__ = ["DETAILS_SCHEMA_ID", "certainly_valid", "details_schema", "is_valid_details", "validate_details"]
+__all__ = [
+    "DETAILS_SCHEMA_FILE",
+    "DETAILS_SCHEMA_ID",
+    "certainly_valid",
+    "details_schema",
+    "is_valid_details",
+    "validate_details",
+]
 
 DETAILS_SCHEMA_FILE = "details-v2.schema.json"
 DETAILS_SCHEMA_ID = "urn:provenance-ledger:schema:details:v2"

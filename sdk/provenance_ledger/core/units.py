@@ -3,6 +3,12 @@ CLI can declare its options without loading the modules that use them."""
 
 from __future__ import annotations
 
+__all__ = [
+    "PARENT_SHARE_PPM",
+    "PPM",
+    "USES",
+]
+
 PPM = 1_000_000
 """Parts per million: DataNet weights, partition fractions and attribution shares sum to exactly this."""
 

@@ -23,7 +23,13 @@ from provenance_ledger.core.merkle import leaf_hash, proof_from_levels, verify_p
 from provenance_ledger.core.records import TrainingRun
 from provenance_ledger.errors import ValidationError, VerificationError
 
-__all__ = ["RecordFields", "Source", "check_record", "check_record_fields", "prove_in_batch"]
+__all__ = [
+    "RecordFields",
+    "Source",
+    "check_record",
+    "check_record_fields",
+    "prove_in_batch",
+]
 
 Source = Literal["log", "index"]
 """Where the bytes were read: ``"log"`` (a RunRecorded event) or ``"index"`` (a local index row)."""

@@ -72,6 +72,25 @@ if TYPE_CHECKING:
     from provenance_ledger.chain.abi import Event
     from provenance_ledger.chain.client import Registry
 
+__all__ = [
+    "CHILDREN_SQL",
+    "DEFAULT_MAX_LOGS",
+    "DEFAULT_REORG_DEPTH",
+    "DESCENDANTS_OF_VERSION_SQL",
+    "DESCENDANTS_SQL",
+    "GET_RUN_SQL",
+    "LINEAGE_SQL",
+    "REPEATS_SQL",
+    "RUNS_OF_SQL",
+    "SCHEMA_VERSION",
+    "USES_SQL",
+    "Index",
+    "IndexStatus",
+    "Progress",
+    "SyncResult",
+    "default_path",
+]
+
 SCHEMA_VERSION = 2
 DEFAULT_MAX_LOGS = 5_000
 """Aim for about this many logs per eth_getLogs page: half of Infura's 10,000-result cap, so that a

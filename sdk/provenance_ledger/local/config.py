@@ -14,6 +14,13 @@ from pathlib import Path
 
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "DEFAULT_RPC_URL",
+    "Config",
+    "Deployment",
+    "config_path",
+]
+
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 

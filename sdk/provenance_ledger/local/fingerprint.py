@@ -17,6 +17,16 @@ from typing import Union
 from provenance_ledger.core.manifest import Diff, FileEntry, Manifest, check_path, diff, path_key
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "CHUNK_SIZE",
+    "PathLike",
+    "Progress",
+    "collect",
+    "fingerprint",
+    "verify_data",
+    "weights_digest",
+]
+
 CHUNK_SIZE = 1 << 20
 """Bytes read (and hashed) per system call."""
 

@@ -20,6 +20,17 @@ if TYPE_CHECKING:
     from provenance_ledger.core.entries import DatanetVersionInfo
     from provenance_ledger.core.manifest import Manifest
 
+__all__ = [
+    "MANIFEST_STORE",
+    "ZERO",
+    "check_given",
+    "manifest_store",
+    "published_manifest",
+    "read_manifest",
+    "save_manifest",
+    "stored_manifest",
+]
+
 MANIFEST_STORE = Path(".provenance") / "manifests"
 """Default folder of the local manifest store (relative to the current directory)."""
 

@@ -10,6 +10,10 @@ from provenance_ledger.core.canonical import entity_id
 from provenance_ledger.core.records import TrainingRun, run_from_dict
 from provenance_ledger.errors import ValidationError
 
+__all__ = [
+    "load_run_file",
+]
+
 
 def load_run_file(
     path: str,

@@ -16,7 +16,10 @@ import graphviz
 from provenance_ledger.core.lineage import Lineage
 from provenance_ledger.report.safe import visible
 
-__all__ = ["dot_label", "lineage_dot"]
+__all__ = [
+    "dot_label",
+    "lineage_dot",
+]
 
 
 def _hx(b: bytes, short: bool = False) -> str:

@@ -31,7 +31,16 @@ import jinja2
 from provenance_ledger.core.licensing import ALLOWED, BLOCKED, NEEDS_REVIEW
 from provenance_ledger.report.safe import visible
 
-__all__ = ["environment", "graph_svg", "pct", "render_html"]
+__all__ = [
+    "TEMPLATE",
+    "decision_class",
+    "environment",
+    "graph_svg",
+    "pct",
+    "render_html",
+    "short",
+    "weight_pct",
+]
 
 TEMPLATE = "audit.html.j2"
 """The page template, in ``provenance_ledger/report/templates`` (shipped as package data)."""

@@ -25,7 +25,12 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from rich.text import Text
 
-__all__ = ["is_suspicious", "markup", "text", "visible"]
+__all__ = [
+    "is_suspicious",
+    "markup",
+    "text",
+    "visible",
+]
 
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 """Bidirectional formatting characters (marks, embeddings, overrides, isolates)."""

@@ -22,6 +22,19 @@ from provenance_ledger.core.lineage import Lineage, RunNode, Usage
 from provenance_ledger.core.records import Partition, PreprocessingStep
 from provenance_ledger.report import safe
 
+__all__ = [
+    "hx",
+    "license_text",
+    "lineage_dot",
+    "lineage_table",
+    "lineage_tree",
+    "partition_text",
+    "pct",
+    "short_address",
+    "step_text",
+    "usage_table",
+]
+
 
 def hx(b: bytes, short: bool = False) -> str:
     h = "0x" + b.hex()
