@@ -20,20 +20,24 @@ pragma solidity ^0.8.28;
 ///      shipped as `sdk/provenance_ledger/core/schemas/details-v2.schema.json` (the SDK validates on write
 ///      and on read; the contract cannot parse JSON and checks only the size). An object with keys:
 ///        "partitions"      (optional) array aligned with `datanets`: {"split": string, "selector": glob
-///                          string, "fraction_ppm": integer 0..1000000, "seed": integer 0..2^64-1};
-///                          absent when every use is the whole version (split "", selector "",
-///                          fraction_ppm 1000000, seed 0).
+///                          string, "fraction_ppm": integer 1..1000000, "seed": integer 0..2^53-1 (the
+///                          largest integer RFC 8785 represents exactly)}; absent when every use is the
+///                          whole version (split "", selector "", fraction_ppm 1000000, seed 0), and
+///                          never present with only whole versions in it.
 ///        "relations"       (required when `parents` is non-empty) array aligned with `parents`, each one of
 ///                          "fine-tune", "adapter", "merge", "quantisation", "distillation",
 ///                          "continued-pretraining" (Hugging Face `base_model_relation` where they overlap:
 ///                          adapter, merge, quantized -> "quantisation", finetune -> "fine-tune").
-///        "preprocessing"   array of {"op": non-empty string, "params": object}.
-///        "hyperparameters" object; "environment" object.
+///        "preprocessing"   (required, may be empty) array of {"op": non-empty string, "params": object
+///                          (required, may be empty)}.
+///        "hyperparameters" (required) object; "environment" (required) object.
 ///        "code"            (optional) {"repo": string, "commit": string, "dirty": boolean (optional),
 ///                          "diff_sha256": 64 lowercase hex (optional)}.
 ///        "started_at", "ended_at" (optional) integers, Unix seconds given by the caller (never a clock read).
 ///      No other keys. Integers are integers (no floats for weights or fractions). JSON numbers with a
-///      fraction or exponent are allowed only inside "hyperparameters" and "params".
+///      fraction or exponent are allowed only inside "hyperparameters" and "params". A reader accepts a
+///      record only if its details are exactly the canonical form the SDK writes from them (so `1.0` where
+///      the canonical form has `1` is refused): one run, one byte string, one id.
 ///
 ///      ANCHORED BATCHES (`anchorRuns`): one storage slot per batch, the Merkle root of its record ids.
 ///      - leaf(recordId) = keccak256(bytes.concat(keccak256(abi.encode(recordId)))) (the OpenZeppelin
