@@ -21,7 +21,7 @@ from provenance_ledger.core.attribution import attribution, split
 from provenance_ledger.core.licensing import check_use, rules_table
 from provenance_ledger.core.lineage import Lineage
 from provenance_ledger.core.units import PARENT_SHARE_PPM
-from provenance_ledger.report.html import render_html
+from provenance_ledger.report.html import pct, render_html
 from provenance_ledger.report.safe import is_suspicious
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "JSON_NAME",
     "REPORT_FORMAT",
     "build_report",
+    "pct",
+    "render_html",
     "report_json",
     "write_report",
 ]
