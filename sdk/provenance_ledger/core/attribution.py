@@ -22,6 +22,18 @@ left out. A DataNet version with no contributors (or only zero shares) cannot be
 known here: its share goes to the bucket ``"unassigned:<datanet>@<version>"``, which is listed with
 the contributors so that totals stay whole (the DataNet's owner decides what to do with it).
 
+Retracted inputs
+----------------
+A DataNet version retracted by its owner (``datanet retract``) keeps its share: credit measures
+what went into the model, and the model was trained on that version whatever happened to it later.
+The share is **flagged**, not withheld: :attr:`DatanetShare.retraction` names the retraction,
+:attr:`ContributorShare.retracted_sources` the retracted versions a recipient's share comes from,
+and :attr:`Attribution.retracted_share` the exact total. Withholding it would silently move the
+share onto every other contributor (rewarding them for data they did not give) or leave an unpaid
+remainder; instead the shares and the split still sum exactly, and a payer who will not pay for
+retracted data can see precisely which units those are and hold them back. A retracted *model*
+version in the lineage changes nothing here either (its runs' DataNets are still what it learnt).
+
 Rounding
 --------
 Shares are exact :class:`fractions.Fraction` values. Integer forms (ppm of 1,000,000, or a reward
@@ -41,7 +53,7 @@ from typing import Any, TypeVar
 
 from provenance_ledger.core.entries import DatanetVersionInfo
 from provenance_ledger.core.hexutil import hexstr
-from provenance_ledger.core.lineage import Lineage, RunNode
+from provenance_ledger.core.lineage import Lineage, RunNode, retraction_dict
 from provenance_ledger.core.records import WEIGHT_TOTAL
 from provenance_ledger.core.units import PARENT_SHARE_PPM
 from provenance_ledger.errors import ValidationError
@@ -133,6 +145,8 @@ class DatanetShare:
     """Share in parts per million (largest remainder; all sum to 1,000,000)."""
     contributors: tuple[tuple[str, int], ...]
     """Its (checksum address, integer shares) with zero shares dropped and duplicates merged."""
+    retraction: dict[str, Any] | None = None
+    """Its retraction (reason, note, block, ...) if its owner retracted it: the share is kept, flagged."""
 
     @property
     def label(self) -> str:
@@ -146,6 +160,7 @@ class DatanetShare:
             "share": _fraction_text(self.share),
             "ppm": self.ppm,
             "contributors": [{"account": a, "shares": s} for a, s in self.contributors],
+            "retraction": self.retraction,
         }
 
 
@@ -161,18 +176,28 @@ class ContributorShare:
     """Share in parts per million (largest remainder; all sum to 1,000,000)."""
     sources: tuple[tuple[str, Fraction], ...]
     """(DataNet version label, exact share received from it), in DataNet order."""
+    retracted_sources: tuple[str, ...] = ()
+    """Labels of the retracted DataNet versions among ``sources``."""
 
     @property
     def unassigned(self) -> bool:
         return self.recipient.startswith(UNASSIGNED_PREFIX)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """JSON form; a source from a retracted DataNet version carries ``"retracted": true``, and
+        ``retracted_sources`` is present only when there is one (older readers see the same shape)."""
+        out: dict[str, Any] = {
             "recipient": self.recipient,
             "share": _fraction_text(self.share),
             "ppm": self.ppm,
-            "sources": [{"datanet": d, "share": _fraction_text(s)} for d, s in self.sources],
+            "sources": [
+                {"datanet": d, "share": _fraction_text(s)} | ({"retracted": True} if d in self.retracted_sources else {})
+                for d, s in self.sources
+            ],
         }
+        if self.retracted_sources:
+            out["retracted_sources"] = list(self.retracted_sources)
+        return out
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -189,10 +214,22 @@ class Attribution:
     contributors: tuple[ContributorShare, ...]
     """Recipients with a positive share: addresses by lower-case hex, then unassigned buckets."""
 
+    @property
+    def retracted(self) -> tuple[DatanetShare, ...]:
+        """The retracted DataNet versions (their shares are kept, flagged)."""
+        return tuple(d for d in self.datanets if d.retraction is not None)
+
+    @property
+    def retracted_share(self) -> Fraction:
+        """The exact part of the model version credited to retracted DataNet versions."""
+        return sum((d.share for d in self.retracted), Fraction(0))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "parent_share_ppm": self.parent_share_ppm,
+            "retracted": [d.label for d in self.retracted],
+            "retracted_share": _fraction_text(self.retracted_share),
             "runs": [r.to_dict() for r in self.runs],
             "datanets": [d.to_dict() for d in self.datanets],
             "contributors": [c.to_dict() for c in self.contributors],
@@ -271,6 +308,7 @@ def attribution(lineage: Lineage, *, parent_share_ppm: int = PARENT_SHARE_PPM) -
     runs: list[RunCredit] = []
     shares: dict[tuple[bytes, int], Fraction] = {}
     infos: dict[tuple[bytes, int], DatanetVersionInfo] = {}
+    retractions: dict[tuple[bytes, int], dict[str, Any] | None] = {}
     for node in _order(lineage):
         c = credit.get(node.record_id, Fraction(0))
         parents = list(dict.fromkeys(p.record_id for p in node.parents))
@@ -281,6 +319,8 @@ def attribution(lineage: Lineage, *, parent_share_ppm: int = PARENT_SHARE_PPM) -
         for used in node.datanets:
             key = (used.info.datanet_id, used.info.version)
             infos.setdefault(key, used.info)
+            if retractions.get(key) is None:
+                retractions[key] = retraction_dict(used.retraction)
             shares[key] = shares.get(key, Fraction(0)) + own * Fraction(used.use.weight_ppm, WEIGHT_TOTAL)
 
     keys = list(shares)
@@ -297,6 +337,7 @@ def attribution(lineage: Lineage, *, parent_share_ppm: int = PARENT_SHARE_PPM) -
             share=shares[key],
             ppm=ppms[key],
             contributors=contribs,
+            retraction=retractions.get(key),
         )
         datanets.append(dn)
         if dn.share == 0:
@@ -311,8 +352,16 @@ def attribution(lineage: Lineage, *, parent_share_ppm: int = PARENT_SHARE_PPM) -
     recipients = sorted(received, key=_recipient_key)
     exact = [(r, sum((s for _, s in received[r]), Fraction(0))) for r in recipients]
     contributor_ppm = dict(largest_remainder(exact, PPM))
+    retracted = {d.label for d in datanets if d.retraction is not None}
     contributors = tuple(
-        ContributorShare(recipient=r, share=s, ppm=contributor_ppm[r], sources=tuple(received[r])) for r, s in exact
+        ContributorShare(
+            recipient=r,
+            share=s,
+            ppm=contributor_ppm[r],
+            sources=tuple(received[r]),
+            retracted_sources=tuple(dict.fromkeys(d for d, _ in received[r] if d in retracted)),
+        )
+        for r, s in exact
     )
     return Attribution(
         model=f"{lineage.model_name}@{lineage.model_version}",

@@ -47,6 +47,8 @@ with that decision.
 
 | # | Check | Decision |
 |---|---|---|
+| 0 | the DataNet version is retracted by its owner with reason `pii` or `licence` | blocked ("retracted by its owner (pii) at block N: note ..."); judged even when the terms are unknown |
+| 0 | the DataNet version is retracted with any other reason (`corrupt`, `superseded`, `other`) | needs-review (same clause form) |
 | 1 | terms missing, not a JSON object, or malformed (unknown field, wrong type, `custom` without `text_hash`, contradictory `use_class`/`commercial_use`) | needs-review ("unknown terms: ..."); nothing else is judged for that version |
 | 2 | `expires_at` set and the check time >= `expires_at` | blocked ("expired at ...") |
 | 3 | `expires_at` set and no check time given | needs-review |
@@ -58,6 +60,13 @@ with that decision.
 | 9 | the terms restrict domains (either list not empty) and no domain is given | needs-review |
 
 Domains compare case-insensitively after trimming spaces, as exact names.
+
+Retraction (check 0) is why: data retracted for personal data or for a licence problem must not be
+used any more, whatever its published terms say, so the version blocks; a version retracted as
+corrupt, superseded or for another reason still carries valid terms, but a person should decide
+whether the model must be retrained, so it needs review. The finding names the retraction (reason,
+note, block and transaction in `retraction`). Retractions of model versions are shown by
+`lineage` and `audit` but do not change the verdict: licence terms come from DataNet versions.
 
 | Verdict | Rule |
 |---|---|
@@ -80,13 +89,14 @@ from typing import Any
 
 from provenance_ledger.core.entries import DatanetVersionInfo
 from provenance_ledger.core.hexutil import hexstr
-from provenance_ledger.core.lineage import Lineage, RunNode
+from provenance_ledger.core.lineage import Lineage, RunNode, UsedDatanet, retraction_dict
 from provenance_ledger.core.units import USES
 from provenance_ledger.errors import ValidationError
 
 __all__ = [
     "ALLOWED",
     "BLOCKED",
+    "BLOCKING_RETRACTIONS",
     "CUSTOM",
     "DECISIONS",
     "NEEDS_REVIEW",
@@ -108,6 +118,9 @@ NEEDS_REVIEW = "needs-review"
 BLOCKED = "blocked"
 DECISIONS = (ALLOWED, NEEDS_REVIEW, BLOCKED)
 """Decisions, from the least to the most severe."""
+
+BLOCKING_RETRACTIONS = frozenset({"pii", "licence"})
+"""Retraction reasons that block every use of a DataNet version (any other reason needs review)."""
 
 USE_CLASSES = ("academic-only", "non-commercial", "unspecified", "commercial")
 """Use classes of DataNet terms, from the most to the least restrictive."""
@@ -399,6 +412,12 @@ class Finding:
     """The clause that decides, e.g. ``"use class non-commercial forbids commercial use"``."""
     checks: tuple[tuple[str, str], ...]
     """Every check made, as (decision, clause), in rule order."""
+    retraction: dict[str, Any] | None = None
+    """The version's retraction (reason, reason_code, note, owner, block, tx_hash), None if none."""
+
+    @property
+    def retracted(self) -> bool:
+        return self.retraction is not None
 
     @property
     def label(self) -> str:
@@ -420,6 +439,7 @@ class Finding:
             "decision": self.decision,
             "clause": self.clause,
             "checks": [{"decision": d, "clause": c} for d, c in self.checks],
+            "retraction": self.retraction,
         }
 
 
@@ -514,6 +534,11 @@ def transitive_datanets(lineage: Lineage) -> Iterator[tuple[DatanetVersionInfo, 
 
     Breadth first from the target runs; among equally short paths the first in record order wins.
     """
+    for used, path in _transitive(lineage):
+        yield used.info, path
+
+
+def _transitive(lineage: Lineage) -> Iterator[tuple[UsedDatanet, tuple[str, ...]]]:
     seen_runs: set[bytes] = set()
     seen: set[tuple[bytes, int]] = set()
     queue: deque[tuple[RunNode, tuple[str, ...]]] = deque((r, (r.label,)) for r in lineage.runs)
@@ -526,7 +551,7 @@ def transitive_datanets(lineage: Lineage) -> Iterator[tuple[DatanetVersionInfo, 
             key = (used.info.datanet_id, used.info.version)
             if key not in seen:
                 seen.add(key)
-                yield used.info, path
+                yield used, path
         queue.extend((p, (*path, p.label)) for p in node.parents)
 
 
@@ -562,6 +587,15 @@ def _checks(terms: LicenseTerms, *, use: str, domain: str | None, at_time: int |
     return out
 
 
+def _retraction_check(used: UsedDatanet) -> tuple[str, str]:
+    """Check 0: a retracted DataNet version blocks (pii, licence) or needs review (any other reason)."""
+    r = used.retraction
+    assert r is not None
+    decision = BLOCKED if r.reason_name in BLOCKING_RETRACTIONS else NEEDS_REVIEW
+    note = f": note {r.note}" if r.note else " (no note)"
+    return decision, f"retracted by its owner ({r.reason_name}) at block {r.block_number}{note}"
+
+
 def check_use(lineage: Lineage, *, use: str, domain: str | None = None, at_time: int | None = None) -> Verdict:
     """Judge ``use`` (``"commercial"``, ``"non-commercial"`` or ``"academic"``) of the lineage's model
     in ``domain`` at Unix time ``at_time`` against every DataNet version of its transitive lineage,
@@ -578,15 +612,17 @@ def check_use(lineage: Lineage, *, use: str, domain: str | None = None, at_time:
     findings: list[Finding] = []
     notices: list[Obligation] = []
     share_alike: list[Obligation] = []
-    for info, path in transitive_datanets(lineage):
+    for used, path in _transitive(lineage):
+        info = used.info
+        pre = [] if used.retraction is None else [_retraction_check(used)]
         try:
             terms = parse_terms(info.terms)
         except ValidationError as exc:
             problem = "the published terms are not a JSON object" if info.terms is None else str(exc)
-            checks = [(NEEDS_REVIEW, f"unknown terms: {problem}")]
+            checks = [*pre, (NEEDS_REVIEW, f"unknown terms: {problem}")]
             spdx = use_class = None
         else:
-            checks = _checks(terms, use=use, domain=domain, at_time=at_time)
+            checks = [*pre, *_checks(terms, use=use, domain=domain, at_time=at_time)]
             spdx, use_class = terms.spdx, terms.use_class
             if terms.attribution_required:
                 notices.append(Obligation(datanet=info.label, licence=terms.spdx, text=terms.notice(info.label)))
@@ -610,6 +646,7 @@ def check_use(lineage: Lineage, *, use: str, domain: str | None = None, at_time:
                 decision=decision,
                 clause=next(c for d, c in checks if d == decision),
                 checks=tuple(checks),
+                retraction=retraction_dict(used.retraction),
             )
         )
     if not findings:

@@ -2,6 +2,13 @@
 
 Pure graph logic over a :class:`LedgerSource` (the RPC client, or a local index), which supplies
 verified entries. No web3 here.
+
+Retractions: a source that also has ``datanet_retractions()`` and ``model_retractions()`` (the
+client and the index do) has them attached to the lineage: :attr:`UsedDatanet.retraction` for a
+retracted DataNet version, :attr:`RunNode.retraction` for a retracted model version (the first
+retraction event of that version; later ones, if any, change nothing). Retraction is append-only:
+a retracted version stays in the lineage, marked. :func:`models_derived_from` is the reverse walk
+from a model version (``provenance affected --model``).
 """
 
 from __future__ import annotations
@@ -10,19 +17,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from provenance_ledger.core.entries import DatanetVersionInfo, RecordedRun
+from provenance_ledger.core.entries import DatanetRetraction, DatanetVersionInfo, ModelRetraction, RecordedRun
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse
 from provenance_ledger.errors import NotFoundError
 
 __all__ = [
+    "Descendant",
     "LedgerSource",
     "Lineage",
     "RunNode",
     "Usage",
     "UsedDatanet",
     "build_lineage",
+    "models_derived_from",
     "models_trained_on",
+    "retraction_dict",
 ]
 
 
@@ -44,6 +54,8 @@ class UsedDatanet:
 
     use: DatanetUse
     info: DatanetVersionInfo
+    retraction: DatanetRetraction | None = None
+    """The version's retraction by its DataNet's owner, None if it is not retracted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,6 +71,8 @@ class RunNode:
     datanets: tuple[UsedDatanet, ...]
     parents: tuple[RunNode, ...]
     model_owner: str | None = None
+    retraction: ModelRetraction | None = None
+    """The retraction of this run's model version by the model's owner, None if not retracted."""
 
     @property
     def recorder(self) -> str:
@@ -84,6 +98,7 @@ class RunNode:
             "model_id": hexstr(run.model_id),
             "model_owner": self.model_owner,
             "version": run.model_version,
+            "retracted": retraction_dict(self.retraction),
             "record_id": hexstr(self.record_id),
             "block": self.recorded.block_number,
             "tx_hash": self.recorded.tx_hash,
@@ -96,6 +111,7 @@ class RunNode:
                     "datanet": d.info.name,
                     "datanet_id": hexstr(d.info.datanet_id),
                     "version": d.use.version,
+                    "retracted": retraction_dict(d.retraction),
                     "weight_ppm": d.use.weight_ppm,
                     "partition": {
                         "split": d.use.partition.split,
@@ -136,13 +152,60 @@ class Lineage:
             yield depth, node
             stack.extend((depth + 1, p) for p in reversed(node.parents))
 
+    @property
+    def retracted(self) -> list[dict[str, Any]]:
+        """Every retracted model version and DataNet version of the lineage, once, in walk order:
+        ``{"kind": "model" | "datanet", "label": "name@version", "reason", "note", ...}``."""
+        out: dict[tuple[str, str], dict[str, Any]] = {}
+        for _, node in self.walk():
+            if node.retraction is not None:
+                out.setdefault(("model", node.label), {"kind": "model", "label": node.label} | _rd(node.retraction))
+            for d in node.datanets:
+                if d.retraction is not None:
+                    key = ("datanet", d.info.label)
+                    out.setdefault(key, {"kind": "datanet", "label": d.info.label} | _rd(d.retraction))
+        return list(out.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model_name,
             "version": self.model_version,
             "targets": [hexstr(r.record_id) for r in self.runs],
+            "retracted": self.retracted,
             "runs": [dict(node.to_dict(), depth=depth) for depth, node in self.walk()],
         }
+
+
+def retraction_dict(r: DatanetRetraction | ModelRetraction | None) -> dict[str, Any] | None:
+    """The JSON form of a retraction (reason, reason code, note, owner, block, tx), None if none."""
+    return None if r is None else _rd(r)
+
+
+def _rd(r: DatanetRetraction | ModelRetraction) -> dict[str, Any]:
+    return {
+        "reason": r.reason_name,
+        "reason_code": r.reason,
+        "note": r.note,
+        "owner": r.owner,
+        "block": r.block_number,
+        "tx_hash": r.tx_hash,
+    }
+
+
+def _retractions(
+    source: object,
+) -> tuple[dict[tuple[bytes, int], DatanetRetraction], dict[tuple[bytes, str], ModelRetraction]]:
+    """Every retraction the source knows, by (datanet id, version) and (model id, version); the
+    first event of a version wins. Sources without retraction reads give none."""
+    datanets: dict[tuple[bytes, int], DatanetRetraction] = {}
+    models: dict[tuple[bytes, str], ModelRetraction] = {}
+    read_d = getattr(source, "datanet_retractions", None)
+    read_m = getattr(source, "model_retractions", None)
+    for d in read_d() if read_d is not None else ():
+        datanets.setdefault((bytes(d.datanet_id), int(d.version)), d)
+    for m in read_m() if read_m is not None else ():
+        models.setdefault((bytes(m.model_id), str(m.model_version)), m)
+    return datanets, models
 
 
 def build_lineage(source: LedgerSource, model_id: bytes, version: str) -> Lineage:
@@ -153,6 +216,7 @@ def build_lineage(source: LedgerSource, model_id: bytes, version: str) -> Lineag
         raise NotFoundError(f"no training run recorded for {name}@{version}")
     memo: dict[bytes, RunNode] = {}
     versions: dict[tuple[bytes, int], DatanetVersionInfo] = {}
+    d_retracted, m_retracted = _retractions(source)
 
     def node(rec: RecordedRun) -> RunNode:
         if rec.record_id in memo:
@@ -162,7 +226,7 @@ def build_lineage(source: LedgerSource, model_id: bytes, version: str) -> Lineag
             key = (use.datanet_id, use.version)
             if key not in versions:
                 versions[key] = source.datanet_version(use.datanet_id, use.version)
-            used.append(UsedDatanet(use=use, info=versions[key]))
+            used.append(UsedDatanet(use=use, info=versions[key], retraction=d_retracted.get(key)))
         parents = tuple(node(source.get_run(p)) for p in rec.run.parents)
         built = RunNode(
             recorded=rec,
@@ -170,6 +234,7 @@ def build_lineage(source: LedgerSource, model_id: bytes, version: str) -> Lineag
             datanets=tuple(used),
             parents=parents,
             model_owner=source.model_owner_of(rec.run.model_id),
+            retraction=m_retracted.get((rec.run.model_id, rec.run.model_version)),
         )
         memo[rec.record_id] = built
         return built
@@ -254,4 +319,82 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
         kids = children_many([rid for rid, *_ in fresh])
         level = [(child, v, weight, (*via, child)) for rid, v, weight, via in fresh for child in kids[rid]]
         depth += 1
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class Descendant:
+    """A model version derived from another one (fine-tune, adapter, distillation...), transitively."""
+
+    recorded: RecordedRun
+    model_name: str
+    depth: int
+    """1 = a run listing one of the start's runs as a parent; n = through n - 1 more derivations."""
+    via: tuple[bytes, ...]
+    """Record ids from the start's run down to this one (both included)."""
+    path: tuple[str, ...]
+    """``name@version`` labels along ``via``."""
+    model_owner: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.model_name}@{self.recorded.run.model_version}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model_name,
+            "model_id": hexstr(self.recorded.run.model_id),
+            "model_owner": self.model_owner,
+            "version": self.recorded.run.model_version,
+            "record_id": hexstr(self.recorded.record_id),
+            "block": self.recorded.block_number,
+            "depth": self.depth,
+            "path": list(self.path),
+            "via": [hexstr(v) for v in self.via],
+        }
+
+
+def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> list[Descendant]:
+    """Every model version whose lineage contains a run of ``model_id@version``, breadth first,
+    each run once (by its shortest path); the start's own runs are not listed."""
+    get_runs = getattr(source, "get_runs", None) or (lambda ids: {i: source.get_run(i) for i in ids})
+    children_many = getattr(source, "children_of_many", None) or (lambda ids: {i: source.children_of(i) for i in ids})
+    names: dict[bytes, str] = {}
+
+    def name(mid: bytes) -> str:
+        if mid not in names:
+            names[mid] = source.model_name(mid)
+        return names[mid]
+
+    starts = source.runs_of(model_id, version)
+    seen = {r.record_id for r in starts}
+    start_label = f"{name(model_id)}@{version}"
+    level = [(r.record_id, (r.record_id,), (start_label,)) for r in starts]
+    out: list[Descendant] = []
+    depth = 0
+    while level:
+        depth += 1
+        kids = children_many([rid for rid, *_ in level])
+        fresh: list[tuple[bytes, tuple[bytes, ...], tuple[str, ...]]] = []
+        for rid, via, path in level:
+            for child in kids[rid]:
+                if child not in seen:
+                    seen.add(child)
+                    fresh.append((child, (*via, child), path))
+        runs = get_runs([c for c, *_ in fresh])
+        level = []
+        for child, via, path in fresh:
+            rec = runs[child]
+            label = f"{name(rec.run.model_id)}@{rec.run.model_version}"
+            out.append(
+                Descendant(
+                    recorded=rec,
+                    model_name=name(rec.run.model_id),
+                    depth=depth,
+                    via=via,
+                    path=(*path, label),
+                    model_owner=source.model_owner_of(rec.run.model_id),
+                )
+            )
+            level.append((child, via, (*path, label)))
     return out

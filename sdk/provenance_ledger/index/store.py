@@ -1015,6 +1015,12 @@ class _Prefetched:
     def model_name(self, model_id: bytes) -> str:
         return self._index.model_name(model_id)
 
+    def datanet_retractions(self) -> list[DatanetRetraction]:
+        return self._index.datanet_retractions()
+
+    def model_retractions(self) -> list[ModelRetraction]:
+        return self._index.model_retractions()
+
     def model_owner_of(self, model_id: bytes) -> str | None:
         return self._index.model_owner_of(model_id)
 
