@@ -6,12 +6,14 @@ Added to the ``provenance`` group by :mod:`provenance_ledger.cli.app`.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import click
 
 from provenance_ledger.cli._common import chain_options, console, emit, split_ref
 from provenance_ledger.core.units import PARENT_SHARE_PPM, PPM, USES
+from provenance_ledger.errors import ValidationError
 from provenance_ledger.report import safe
 
 __all__ = [
@@ -78,6 +80,10 @@ def _audit(
     from provenance_ledger.report.audit import build_report, write_report
 
     name, version = split_ref(ref, "MODEL@VERSION")
+    try:  # before connecting: an --out that cannot be a directory fails first
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(out_dir, f"cannot be created as a directory: {exc.strerror or exc}") from None
     reg = env.registry()
     lineage = reg.lineage(name, version)
     report = build_report(
@@ -89,7 +95,10 @@ def _audit(
         parent_share_ppm=parent_share,
         source={"chain_id": int(env.w3.eth.chain_id), "registry": reg.address},
     )
-    json_path, html_path = write_report(report, out_dir)
+    try:
+        json_path, html_path = write_report(report, out_dir)
+    except OSError as exc:
+        raise ValidationError(out_dir, f"cannot be written: {exc.strerror or exc}") from None
 
     def human() -> None:
         decision = safe.markup(report["license"]["decision"])

@@ -7,10 +7,12 @@ registry and chain, else the event logs.
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from provenance_ledger.cli._common import Env, chain_options, console, emit, index_path, stderr_console
-from provenance_ledger.errors import ProvenanceError
+from provenance_ledger.errors import ProvenanceError, ValidationError
 from provenance_ledger.report.safe import markup
 
 __all__ = [
@@ -40,6 +42,19 @@ def index() -> None:
     million records, verified on read. `lineage` and `used-by` use it when it is up to date."""
 
 
+def _check_db_path(db: str) -> None:
+    """An index file that cannot be created (its folder is a file, or unwritable) is a one-line error."""
+    from pathlib import Path
+
+    parent = Path(db).parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ValidationError(db, f"cannot be created: {exc.strerror or exc} ({parent})") from None
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValidationError(db, f"cannot be created: {parent} is not writable")
+
+
 @index.command(
     "sync",
     epilog="Examples:\n\n    provenance index sync\n\n    provenance index sync --confirmations 12 --db /data/mainnet.sqlite",
@@ -59,8 +74,11 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> Non
 
     from provenance_ledger.index.store import Index
 
+    if db is not None:
+        _check_db_path(db)  # before connecting
     reg = env.registry()
     path = index_path(env, db)
+    _check_db_path(str(path))
     with Index(path) as idx:
         with Progress(
             TextColumn("{task.description}"),

@@ -347,16 +347,22 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
     from provenance_ledger.core.canonical import record_id
     from provenance_ledger.core.entries import run_from_record_json
 
+    items: list[Any] = []
+    if against:
+        from provenance_ledger.local.runfile import load_json_file
+
+        data = load_json_file(against, limit=256 << 20)
+        items = data if isinstance(data, list) else [data]
+        for i, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise ValidationError(
+                    against, f"must hold a record object (from `show --json`) or a list of them; item #{i} is not one"
+                )
     reg = env.registry()
     results: list[dict[str, Any]] = []
     if against:
-        try:
-            data = json.loads(Path(against).read_text())
-        except ValueError as exc:
-            raise ValidationError(against, f"is not JSON: {exc}") from None
-        items = data if isinstance(data, list) else [data]
         for i, item in enumerate(items):
-            claimed = item.get("record_id", "?") if isinstance(item, dict) else "?"
+            claimed = item.get("record_id", "?")
             try:
                 rid = record_id(run_from_record_json(item))
                 if hexstr(rid) != claimed:
@@ -365,7 +371,7 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
                     problem = "no such record on chain"
                 else:
                     problem = None
-            except (ProvenanceError, KeyError, TypeError) as exc:
+            except (ProvenanceError, KeyError, TypeError, ValueError, AttributeError) as exc:
                 problem = f"malformed record #{i}: {exc}"
             results.append({"record_id": claimed, "ok": problem is None, "problem": problem})
     else:

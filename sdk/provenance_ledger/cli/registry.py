@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -113,10 +111,18 @@ def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -
 
 
 def _contributor(value: str) -> tuple[str, int]:
-    addr, sep, shares = value.partition(":")
-    if not sep or not shares.isdigit():
+    from provenance_ledger.core.records import MAX_UINT64
+
+    addr, sep, shares = value.rpartition(":")
+    if not sep or not shares.isascii() or not shares.isdigit():
         raise ValidationError("contributor", f"expected ADDRESS:SHARES, got {value!r}")
+    if int(shares) > MAX_UINT64:
+        raise ValidationError("contributor", f"shares must be at most 2**64-1 (a uint64), got {shares}")
     return address(addr), int(shares)
+
+
+def _json_kind(value: Any) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
 @datanet.command(
@@ -165,19 +171,22 @@ def datanet_publish(
         mhash = bytes32(manifest_hash, "manifest-hash") if manifest_hash else bytes(32)
     terms: dict[str, Any] = {}
     if terms_file:
-        try:
-            terms = json.loads(Path(terms_file).read_text())
-        except ValueError as exc:
-            raise ValidationError(terms_file, f"is not JSON: {exc}") from None
+        from provenance_ledger.core.records import MAX_TERMS_BYTES
+        from provenance_ledger.local.runfile import load_json_file
+
+        terms = load_json_file(terms_file, limit=4 * MAX_TERMS_BYTES)
+        if not isinstance(terms, dict):
+            raise ValidationError(terms_file, f"must hold a JSON object of licence terms, got {_json_kind(terms)}")
     if spdx:
         terms["spdx"] = spdx
+    shares = [_contributor(c) for c in contributors]
     reg = env.registry(sign=True, keystore=keystore)
     version, tx = reg.publish_datanet_version(
         name,
         content_root=content_root,
         manifest_hash=mhash,
         terms=terms,
-        contributors=[_contributor(c) for c in contributors],
+        contributors=shares,
     )
     from provenance_ledger.local.manifests import save_manifest
 

@@ -26,6 +26,7 @@ from provenance_ledger.core.records import (
     bytes32,
     details_fields,
     is_id,
+    utf8,
 )
 from provenance_ledger.core.schema import validate_details
 from provenance_ledger.errors import ValidationError
@@ -116,7 +117,7 @@ def check_name(name: str, field: str = "name") -> bytes:
     """The UTF-8 bytes of a model or DataNet name (1..128 bytes), or ValidationError."""
     if not isinstance(name, str):
         raise ValidationError(field, f"must be a string, got {type(name).__name__}")
-    data = name.encode("utf-8")
+    data = utf8(name, field)
     if not data:
         raise ValidationError(field, "must not be empty")
     if len(data) > MAX_NAME_BYTES:

@@ -49,6 +49,7 @@ __all__ = [
     "name_or_id",
     "plain_json",
     "run_from_dict",
+    "utf8",
 ]
 
 WEIGHT_TOTAL = 1_000_000
@@ -130,14 +131,29 @@ def _str(value: object, field_name: str, *, allow_empty: bool = True) -> str:
         raise ValidationError(field_name, f"must be a string, got {value!r}")
     if not allow_empty and not value:
         raise ValidationError(field_name, "must not be empty")
+    utf8(value, field_name)
     return value
+
+
+def utf8(value: str, field_name: str) -> bytes:
+    """The UTF-8 bytes of ``value``; a lone surrogate (e.g. from a JSON ``"\\ud800"`` escape or an
+    undecodable command-line byte) is a ValidationError naming the field, never a UnicodeEncodeError."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(
+            field_name, f"holds a lone surrogate (\\u{ord(value[exc.start]):04x}), which is not Unicode text"
+        ) from None
 
 
 def check_json(value: Json, field_name: str, *, integral: bool = False) -> None:
     """Reject values that have no deterministic JSON form (non-finite floats, non-str keys...); with
     ``integral``, numbers with a fraction too (the details schema allows those only in
     hyperparameters and preprocessing params)."""
-    if value is None or isinstance(value, bool | str):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, str):
+        utf8(value, field_name)
         return
     if isinstance(value, int):
         if abs(value) > 2**53 - 1:
@@ -165,6 +181,7 @@ def check_json(value: Json, field_name: str, *, integral: bool = False) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(field_name, f"keys must be strings, got {key!r}")
+            utf8(key, f"{field_name} (a key)")
             check_json(item, f"{field_name}.{key}", integral=integral)
         return
     raise ValidationError(field_name, f"is not JSON ({type(value).__name__})")

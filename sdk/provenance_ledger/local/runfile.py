@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provenance_ledger.core.canonical import entity_id
-from provenance_ledger.core.records import TrainingRun, run_from_dict
+from provenance_ledger.core.records import TrainingRun, run_from_dict, utf8
 from provenance_ledger.errors import ValidationError
 
 __all__ = [
@@ -169,14 +169,7 @@ def _check_values(value: Any, path: str, where: str, depth: int) -> None:
 
 
 def _check_text(value: str, path: str, where: str, *, is_key: bool = False) -> None:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        what = "a key" if is_key else "the string"
-        raise ValidationError(
-            f"{path}: {where or 'run'}",
-            f"{what} holds a lone surrogate (\\u{ord(value[exc.start]):04x}), which is not Unicode text",
-        ) from None
+    utf8(value, f"{path}: {where or 'run'}{' (a key)' if is_key else ''}")
 
 
 # ----------------------------------------------------------------- YAML
