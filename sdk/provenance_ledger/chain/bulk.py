@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from eth_abi.abi import encode as abi_encode
 
 from provenance_ledger.chain.client import Registry
-from provenance_ledger.chain.rpc import Receipt, quantity
+from provenance_ledger.chain.rpc import OutcomeUnknownError, Receipt, patience_of, quantity
 from provenance_ledger.core.canonical import encode_run
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.merkle import AnchorProof, merkle_levels_of_ids, proof_from_levels
 from provenance_ledger.core.records import MAX_BATCH_RUNS, TrainingRun
-from provenance_ledger.errors import ChainError, ValidationError
+from provenance_ledger.errors import ChainError, ProvenanceError, ValidationError
 
 __all__ = [
     "ANCHOR_PROOF_TYPE",
@@ -274,21 +274,29 @@ class BulkSender:
         self.pending.append((batch, tx))
         return tx
 
-    def wait_all(self, *, progress: Progress | None = None, timeout: float = 600.0) -> list[Receipt]:
+    def wait_all(self, *, progress: Progress | None = None, timeout: float | None = None) -> list[Receipt]:
         """Receipts of every pending batch, read raw (web3's per-log formatting of a receipt with
-        hundreds of logs costs more than the whole send)."""
+        hundreds of logs costs more than the whole send). Waits at most ``timeout`` seconds (default
+        the connection's patience, else 600) for each; a receipt not seen is
+        :class:`~provenance_ledger.chain.rpc.OutcomeUnknownError`."""
+        if timeout is None:
+            patience = patience_of(self.registry.w3)
+            timeout = 600.0 if patience is None else patience.seconds
         receipts = []
         total = len(self.pending)
-        deadline = time.monotonic() + timeout
         provider = self.registry.w3.provider
         for k, (batch, tx) in enumerate(self.pending):
+            deadline = time.monotonic() + timeout
             while True:
-                raw = provider.make_request("eth_getTransactionReceipt", [tx]).get("result")  # type: ignore[arg-type]
+                try:
+                    raw = provider.make_request("eth_getTransactionReceipt", [tx]).get("result")  # type: ignore[arg-type]
+                except ProvenanceError as exc:
+                    raise OutcomeUnknownError(tx, f"batch of records {batch.start}..{batch.stop - 1}: {exc}") from None
                 if raw:
                     break
                 if time.monotonic() > deadline:
-                    raise ChainError(
-                        f"batch of records {batch.start}..{batch.stop - 1}: {tx} not mined within {timeout:.0f} s"
+                    raise OutcomeUnknownError(
+                        tx, f"batch of records {batch.start}..{batch.stop - 1}: not mined within {timeout:g} s"
                     )
                 time.sleep(0.01)
             if quantity(raw["status"]) != 1:

@@ -29,7 +29,7 @@ from web3.providers import JSONBaseProvider
 from web3.types import RPCEndpoint
 
 from provenance_ledger.chain.abi import Event, registry_abi
-from provenance_ledger.chain.rpc import Receipt, Signer, explain, quantity
+from provenance_ledger.chain.rpc import Receipt, RPCTransportError, Signer, explain, quantity
 from provenance_ledger.chain.signing import SignedRun, sign_run
 from provenance_ledger.core.canonical import (
     canonical_json,
@@ -279,7 +279,7 @@ class Registry:
         try:
             out = self.w3.eth.call({"to": self.address, "data": f.encode(*args)})
         except Exception as exc:
-            raise explain(exc) from None
+            raise explain(exc, f"eth_call {fn} failed") from None
         try:
             return f.decode_output(bytes(out))
         except Exception:
@@ -640,7 +640,8 @@ class Registry:
         log maps the usual keys (topics, data, blockNumber, blockHash, transactionHash, logIndex)
         to bytes-like and int values.
 
-        A refused page (too many results, range too large, timeout) is halved and retried; after
+        A refused page (a JSON-RPC error: too many results, range too large, the provider's timeout) is
+        halved and retried (a transport failure is not: it was retried already, and ends the read); after
         each success the page grows again (doubling, up to ``page_size`` blocks, and, when
         ``max_logs`` is given, to about ``max_logs`` results at the density just seen; the first page
         is then a single block, so that a dense chain never answers with millions of logs at once).
@@ -652,13 +653,14 @@ class Registry:
             hi = min(lo + size - 1, end)
             try:
                 raw = self._get_logs(topics, lo, hi)
+            except RPCTransportError:
+                raise
             except Exception as exc:
                 if hi > lo:  # provider refused the page (too many results / range too large): halve it
                     size = max(1, (hi - lo + 1) // 2)
                     continue
                 raise ChainError(
-                    f"eth_getLogs refused block {lo} on its own, so the page cannot be split further "
-                    f"(the provider's result cap is below this block's registry logs): {exc}"
+                    f"eth_getLogs refused block {lo} on its own, so the page cannot be split further: {exc}"
                 ) from None
             yield lo, hi, raw
             span = hi - lo + 1

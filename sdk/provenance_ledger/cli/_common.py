@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATCH_UP_BLOCKS",
+    "DEFAULT_TIMEOUT",
     "LARGE_INPUT",
     "Env",
     "address",
@@ -97,12 +98,28 @@ def emit(data: Any, as_json: bool, human: Callable[[], None]) -> None:
         human()
 
 
+DEFAULT_TIMEOUT = 60.0
+"""``--timeout``'s default (the same as :data:`provenance_ledger.chain.jsonrpc.DEFAULT_TIMEOUT`, which
+says why; written out here so that `provenance --help` imports nothing more)."""
+
+
 class Env:
     """Lazily connected chain, registry and signer for one command."""
 
-    def __init__(self, rpc_url: str | None, registry: str | None, page_size: int, from_block: int | None) -> None:
+    def __init__(
+        self,
+        rpc_url: str | None,
+        registry: str | None,
+        page_size: int,
+        from_block: int | None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
+        from provenance_ledger.chain.jsonrpc import Patience
         from provenance_ledger.local.config import Config
 
+        self.patience = Patience(timeout)
+        """How long this command waits on a node that does not answer (``--timeout``): shared by every
+        request it makes, over web3 or plain JSON-RPC."""
         self.config = Config.load()
         self.rpc_url = rpc_url or self.config.rpc_url
         self.registry_address = registry
@@ -116,7 +133,7 @@ class Env:
         if self._w3 is None:
             from provenance_ledger.chain.rpc import connect
 
-            self._w3 = connect(self.rpc_url)
+            self._w3 = connect(self.rpc_url, patience=self.patience)
         return self._w3
 
     def registry(self, *, sign: bool = False, keystore: str | None = None) -> Any:
@@ -150,7 +167,7 @@ class Env:
 
 
 def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """--rpc-url, --registry, --page-size, --from-block and --json on every chain command."""
+    """--rpc-url, --registry, --page-size, --from-block, --timeout and --json on every chain command."""
 
     @click.option(
         "--rpc-url",
@@ -173,6 +190,16 @@ def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.option(
         "--from-block", type=click.IntRange(0), help="First block to scan (default: the registry's deployment block)."
     )
+    @click.option(
+        "--timeout",
+        envvar="PROVENANCE_TIMEOUT",
+        default=DEFAULT_TIMEOUT,
+        show_default=True,
+        type=click.FloatRange(0, min_open=True),
+        metavar="SECONDS",
+        help="Give up on a node that has not answered for this long: each request with its retries "
+        "(3 attempts on a dropped connection, timeout or HTTP 429/5xx) and each wait for a receipt.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
     @functools.wraps(fn)
     def wrapper(
@@ -180,10 +207,11 @@ def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         registry_address: str | None,
         page_size: int,
         from_block: int | None,
+        timeout: float,
         as_json: bool,
         **kw: Any,
     ) -> Any:
-        return fn(Env(rpc_url, registry_address, page_size, from_block), as_json, **kw)
+        return fn(Env(rpc_url, registry_address, page_size, from_block, timeout), as_json, **kw)
 
     return wrapper
 
@@ -351,7 +379,7 @@ def _fresh_index(env: Env, db: str | None) -> Any:
     if not env.rpc_url.startswith(("http://", "https://")):
         return None
     try:
-        rpc = JsonRpc(env.rpc_url, timeout=30.0)
+        rpc = JsonRpc(env.rpc_url, timeout=env.patience.attempt, patience=env.patience)
         head = rpc.head()
     except ChainError:
         return None
