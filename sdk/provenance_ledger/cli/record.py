@@ -349,9 +349,9 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
 
     items: list[Any] = []
     if against:
-        from provenance_ledger.local.runfile import load_json_file
+        from provenance_ledger.local.runfile import MAX_DEPTH, load_json_file
 
-        data = load_json_file(against, limit=256 << 20)
+        data = load_json_file(against, limit=256 << 20, max_depth=2 * MAX_DEPTH)
         items = data if isinstance(data, list) else [data]
         for i, item in enumerate(items):
             if not isinstance(item, dict):

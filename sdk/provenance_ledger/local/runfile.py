@@ -72,10 +72,11 @@ def read_text_file(path: str, *, limit: int = MAX_RUN_FILE_BYTES) -> str:
     return text
 
 
-def load_json_file(path: str, *, limit: int = MAX_RUN_FILE_BYTES) -> Any:
+def load_json_file(path: str, *, limit: int = MAX_RUN_FILE_BYTES, max_depth: int = MAX_DEPTH) -> Any:
     """Parse the JSON file ``path`` strictly: :func:`read_text_file`, duplicate keys, NaN/Infinity and
     1e999, lone surrogates and deep nesting are :class:`ValidationError` naming the file (and field)."""
     text = read_text_file(path, limit=limit)
+    _check_json_depth(text, path, max_depth)  # before json.loads: deep enough nesting overflows the C stack
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicates)
     except _DuplicateKey as exc:
@@ -84,7 +85,7 @@ def load_json_file(path: str, *, limit: int = MAX_RUN_FILE_BYTES) -> Any:
         raise ValidationError(path, "nests too deeply") from None
     except ValueError as exc:
         raise ValidationError(path, f"is not valid JSON: {exc}") from None
-    _check_values(data, path, "", 0)
+    _check_values(data, path, "", 0, max_depth)
     return data
 
 
@@ -138,6 +139,18 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _check_json_depth(text: str, path: str, max_depth: int) -> None:
+    depth = 0
+    for bracket in _JSON_BRACKET.findall(_JSON_STRING.sub("", text)):
+        depth += 1 if bracket in "[{" else -1
+        if depth > max_depth + 1:
+            raise ValidationError(path, f"nests more than {max_depth} levels deep")
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
@@ -151,21 +164,21 @@ def _field(where: str, key: str) -> str:
     return f"{where}.{key}" if where else key
 
 
-def _check_values(value: Any, path: str, where: str, depth: int) -> None:
+def _check_values(value: Any, path: str, where: str, depth: int, max_depth: int) -> None:
     """Non-finite numbers, lone surrogates and deep nesting anywhere in parsed JSON, by field."""
-    if depth > MAX_DEPTH:
-        raise ValidationError(f"{path}: {where or 'run'}", f"nests more than {MAX_DEPTH} levels deep")
+    if depth > max_depth:
+        raise ValidationError(f"{path}: {where or 'run'}", f"nests more than {max_depth} levels deep")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValidationError(f"{path}: {where or 'run'}", f"must be a finite number, got {value}")
     if isinstance(value, str):
         _check_text(value, path, where)
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_values(item, path, f"{where}[{i}]", depth + 1)
+            _check_values(item, path, f"{where}[{i}]", depth + 1, max_depth)
     elif isinstance(value, dict):
         for key, item in value.items():
             _check_text(key, path, where, is_key=True)
-            _check_values(item, path, _field(where, key), depth + 1)
+            _check_values(item, path, _field(where, key), depth + 1, max_depth)
 
 
 def _check_text(value: str, path: str, where: str, *, is_key: bool = False) -> None:
