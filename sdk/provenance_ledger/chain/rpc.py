@@ -150,7 +150,9 @@ class PatientHTTPProvider(HTTPProvider):
         try:
             response = super().make_request(method, params)
         except requests.Timeout:
-            raise RPCTransportError(f"{self._where()}: no answer in time{self._after()}") from None
+            raise RPCTransportError(
+                f"{self._where()}: no answer in time{self._after()} (--timeout {self.patience.seconds:g} s)"
+            ) from None
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else "error"
             raise RPCTransportError(f"{self._where()}: HTTP {status}{self._after()}") from None
