@@ -233,6 +233,7 @@ def _header(report: Mapping[str, Any]) -> dict[str, Any]:
             (summ.get("attribution_notices"), "distinct attribution notices owed"),
         ],
         "share_alike": "yes" if summ.get("share_alike") else "no",
+        "retracted": [r for r in (report.get("lineage") or {}).get("retracted") or [] if isinstance(r, Mapping)],
     }
 
 
@@ -249,6 +250,7 @@ def _runs(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                 "label": labels[r["record_id"]],
                 "role": "checked model" if r["record_id"] in targets else f"parent model (depth {r.get('depth')})",
                 "run": r,
+                "retraction": r.get("retracted"),
                 "parents": [(labels.get(p, "?"), short(p)) for p in r.get("parents") or []],
                 "datanets": [
                     {
@@ -258,6 +260,7 @@ def _runs(report: Mapping[str, Any]) -> list[dict[str, Any]]:
                         "partition": _partition_text(d.get("partition") or {}),
                         "licence": _licence_of(d.get("license")),
                         "root": short(d.get("content_root")),
+                        "retraction": d.get("retracted"),
                     }
                     for d in r["datanets"]
                 ],
@@ -287,6 +290,7 @@ def _license(report: Mapping[str, Any]) -> dict[str, Any]:
                 "decision": f.get("decision"),
                 "clause": f.get("clause"),
                 "checks": [(c.get("decision"), c.get("clause")) for c in f.get("checks", [])],
+                "retraction": f.get("retraction"),
             }
             for f in lic.get("findings", [])
         ],
@@ -315,6 +319,7 @@ def _attribution(report: Mapping[str, Any]) -> dict[str, Any]:
             "ppm": f"{int(d.get('ppm', 0)):,}",
             "share": d.get("share"),
             "contributors": [(c.get("account"), c.get("shares")) for c in d.get("contributors", [])],
+            "retraction": d.get("retraction"),
         }
         for d in att.get("datanets", [])
     ]

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from provenance_ledger.core.entries import DatanetRetraction, ModelRetraction
 from provenance_ledger.core.lineage import Lineage, RunNode, Usage
 from provenance_ledger.core.records import Partition, PreprocessingStep
 from provenance_ledger.report import safe
@@ -30,6 +31,7 @@ __all__ = [
     "lineage_tree",
     "partition_text",
     "pct",
+    "retraction_text",
     "short_address",
     "step_text",
     "usage_table",
@@ -84,6 +86,18 @@ def license_text(terms: object) -> str:
     return str(terms.get("spdx") or "custom")
 
 
+def retraction_text(r: DatanetRetraction | ModelRetraction | None, prefix: str = "\n") -> Text:
+    """``RETRACTED (pii) at block N: note ...`` in red (the note is untrusted: made visible, never
+    markup), or empty text when ``r`` is None."""
+    if r is None:
+        return Text("")
+    return Text.assemble(
+        prefix,
+        (f"RETRACTED ({r.reason_name}) at block {r.block_number}", "bold red"),
+        *((": note ", safe.text(r.note)) if r.note else ()),
+    )
+
+
 def _title(*parts: str | Text) -> Text:
     """A title or tree label: one line, cut with an ellipsis rather than wrapped, so that no part of a
     long hostile name can start a line of its own (the full text is in --json)."""
@@ -113,6 +127,7 @@ def lineage_table(lin: Lineage) -> Table:
             f"\nrecorder {short_address(node.recorder)}",
             f"\nanchored under {hx(node.recorded.anchor_root, True)}" if node.recorded.anchor_root else "",
             f"\nrepeated {repeats}x later (one record)" if repeats else "",
+            retraction_text(node.retraction),
         )
         steps = Text("\n".join(safe.visible(step_text(s)) for s in run.preprocessing) or "none")
         for i, d in enumerate(node.datanets):
@@ -122,6 +137,7 @@ def lineage_table(lin: Lineage) -> Table:
                     safe.text(d.info.label),
                     f"\nowner {short_address(d.info.owner)}",
                     f"\nroot {hx(d.info.content_root, True)}",
+                    retraction_text(d.retraction),
                 ),
                 Text(pct(d.use.weight_ppm)),
                 safe.text(partition_text(d.use.partition)),
@@ -138,6 +154,7 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
             safe.text(node.label, "bold"),
             f"  owner {short_address(node.model_owner)}  record {hx(node.record_id)}  block {node.recorded.block_number}",
             f"  recorder {short_address(node.recorder)}",
+            retraction_text(node.retraction, "  "),
         )
     )
     if node.record_id in seen:
@@ -166,6 +183,7 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
                 ")  license ",
                 safe.text(license_text(d.info.terms)),
                 f"  root {hx(d.info.content_root)}",
+                retraction_text(d.retraction, "  "),
             )
         )
     rels = node.relations
