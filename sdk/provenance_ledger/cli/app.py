@@ -28,6 +28,11 @@ __all__ = [
 ]
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "affected": (
+        "affected:affected",
+        "Which model versions descend from NAME@VERSION (a DataNet version, or a model version), directly or "
+        "through fine-tunes, and by which path? What a retraction reaches.",
+    ),
     "alias": (
         "alias:alias",
         "Local names for other accounts: `ALIAS/NAME` then names that account's model or DataNet NAME.",

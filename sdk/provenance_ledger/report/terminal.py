@@ -152,9 +152,9 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
     branch = tree.add(
         _title(
             safe.text(node.label, "bold"),
+            retraction_text(node.retraction, "  "),
             f"  owner {short_address(node.model_owner)}  record {hx(node.record_id)}  block {node.recorded.block_number}",
             f"  recorder {short_address(node.recorder)}",
-            retraction_text(node.retraction, "  "),
         )
     )
     if node.record_id in seen:
@@ -178,12 +178,12 @@ def _node_tree(node: RunNode, tree: Tree, seen: set[bytes]) -> None:
         data.add(
             _title(
                 safe.text(d.info.label),
+                retraction_text(d.retraction, "  "),
                 f"  owner {short_address(d.info.owner)}  weight {pct(d.use.weight_ppm)}  partition (",
                 safe.text(partition_text(d.use.partition)),
                 ")  license ",
                 safe.text(license_text(d.info.terms)),
                 f"  root {hx(d.info.content_root)}",
-                retraction_text(d.retraction, "  "),
             )
         )
     rels = node.relations
