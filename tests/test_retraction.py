@@ -92,7 +92,13 @@ def tuned() -> Lineage:
 
 @pytest.mark.parametrize(
     ("reason", "decision"),
-    [("pii", BLOCKED), ("licence", BLOCKED), ("corrupt", NEEDS_REVIEW), ("superseded", NEEDS_REVIEW), ("other", NEEDS_REVIEW)],
+    [
+        ("pii", BLOCKED),
+        ("licence", BLOCKED),
+        ("corrupt", NEEDS_REVIEW),
+        ("superseded", NEEDS_REVIEW),
+        ("other", NEEDS_REVIEW),
+    ],
 )
 def test_retracted_input_rule(reason: str, decision: str) -> None:
     assert check_use(tuned(), use="commercial", at_time=1).decision == ALLOWED
@@ -159,7 +165,10 @@ def test_lineage_marks_retractions_and_escapes_notes() -> None:
                 parents=(
                     dataclasses.replace(
                         lin.runs[0].parents[0],
-                        datanets=(dataclasses.replace(dn, retraction=_dr("pii", NOTE)), *lin.runs[0].parents[0].datanets[1:]),
+                        datanets=(
+                            dataclasses.replace(dn, retraction=_dr("pii", NOTE)),
+                            *lin.runs[0].parents[0].datanets[1:],
+                        ),
                     ),
                 ),
             ),
@@ -199,7 +208,10 @@ def test_retraction_in_every_answer_on_anvil(tmp_path: Path, anvil: AnvilNode) -
         got = cli.json("affected", "alpha@1", *extra)
         assert got["kind"] == "datanet"  # type: ignore[index]
         rows = [(r["model"], r["version"], r["depth"], r["path"]) for r in got["affected"]]  # type: ignore[index]
-        assert rows == [("base", "1.0", 1, ["alpha@1", "base@1.0"]), ("tuned", "1.1", 2, ["alpha@1", "base@1.0", "tuned@1.1"])]
+        assert rows == [
+            ("base", "1.0", 1, ["alpha@1", "base@1.0"]),
+            ("tuned", "1.1", 2, ["alpha@1", "base@1.0", "tuned@1.1"]),
+        ]
     table = cli("affected", "--datanet", "alpha@1").stdout
     assert "alpha@1 → base@1.0 → tuned@1.1" in table and "2 affected run(s)" in table
 

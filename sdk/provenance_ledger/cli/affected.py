@@ -14,7 +14,7 @@ __all__ = ["affected"]
 
 
 def _kind(src: Any, name: str, version: str) -> str:
-    """"datanet" or "model": whichever NAME@VERSION exists (an error when both or neither do)."""
+    """ "datanet" or "model": whichever NAME@VERSION exists (an error when both or neither do)."""
     found = []
     if version.isdigit():
         try:
@@ -31,7 +31,9 @@ def _kind(src: Any, name: str, version: str) -> str:
         return found[0]
     if not found:
         raise NotFoundError(f"{name}@{version} is neither a published DataNet version nor a recorded model version")
-    raise ValidationError("NAME@VERSION", f"{name}@{version} is both a DataNet and a model version: add --datanet or --model")
+    raise ValidationError(
+        "NAME@VERSION", f"{name}@{version} is both a DataNet and a model version: add --datanet or --model"
+    )
 
 
 def _rows(src: Any, kind: str, name: str, version: str) -> list[dict[str, Any]]:

@@ -191,7 +191,8 @@ class ContributorShare:
             "share": _fraction_text(self.share),
             "ppm": self.ppm,
             "sources": [
-                {"datanet": d, "share": _fraction_text(s)} | ({"retracted": True} if d in self.retracted_sources else {})
+                {"datanet": d, "share": _fraction_text(s)}
+                | ({"retracted": True} if d in self.retracted_sources else {})
                 for d, s in self.sources
             ],
         }

@@ -369,7 +369,9 @@ def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> 
     starts = source.runs_of(model_id, version)
     seen = {r.record_id for r in starts}
     start_label = f"{name(model_id)}@{version}"
-    level = [(r.record_id, (r.record_id,), (start_label,)) for r in starts]
+    level: list[tuple[bytes, tuple[bytes, ...], tuple[str, ...]]] = [
+        (r.record_id, (r.record_id,), (start_label,)) for r in starts
+    ]
     out: list[Descendant] = []
     depth = 0
     while level:
