@@ -80,10 +80,7 @@ def _audit(
     from provenance_ledger.report.audit import build_report, write_report
 
     name, version = split_ref(ref, "MODEL@VERSION")
-    try:  # before connecting: an --out that cannot be a directory fails first
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ValidationError(out_dir, f"cannot be created as a directory: {exc.strerror or exc}") from None
+    _check_out_dir(out_dir)  # before connecting, and without creating anything yet
     reg = env.registry()
     lineage = reg.lineage(name, version)
     report = build_report(
@@ -109,6 +106,21 @@ def _audit(
         click.echo(safe.visible(html_path))
 
     emit({"json": str(json_path), "html": str(html_path), "decision": report["license"]["decision"]}, as_json, human)
+
+
+def _check_out_dir(out_dir: str) -> None:
+    """An --out that cannot become a writable directory is an error before anything else happens;
+    nothing is created until the report is written."""
+    import os
+
+    path = Path(out_dir)
+    probe = path
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise ValidationError(out_dir, f"cannot be created as a directory: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ValidationError(out_dir, f"cannot be created as a directory: {probe} is not writable")
 
 
 def _build() -> click.Command:
