@@ -43,8 +43,12 @@ Schema (ids and hashes are 32-byte BLOBs, addresses 20-byte BLOBs)::
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import json
+import os
 import sqlite3
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -61,6 +65,7 @@ from provenance_ledger.core.entries import (
     RecordedRun,
     Repeat,
 )
+from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import merkle_levels_of_ids
@@ -88,10 +93,12 @@ __all__ = [
     "IndexStatus",
     "Progress",
     "SyncResult",
+    "VerifyReport",
     "default_path",
+    "key_path",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_MAX_LOGS = 5_000
 """Aim for about this many logs per eth_getLogs page: half of Infura's 10,000-result cap, so that a
 denser stretch rarely gets a page refused (a refused page is halved anyway)."""
@@ -150,6 +157,13 @@ CREATE TABLE IF NOT EXISTS model_retractions (
     tx_hash BLOB NOT NULL, PRIMARY KEY (block, log_index)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS model_retractions_by_id ON model_retractions (model_id, version_key);
+CREATE TABLE IF NOT EXISTS seals (
+    kind TEXT NOT NULL, key BLOB NOT NULL, mac BLOB NOT NULL, PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tallies (
+    kind TEXT NOT NULL, key BLOB NOT NULL, count INTEGER NOT NULL, xor BLOB NOT NULL, mac BLOB NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS anchors (
     root BLOB PRIMARY KEY, block INTEGER NOT NULL, tx_hash BLOB NOT NULL, log_index INTEGER NOT NULL,
     count INTEGER NOT NULL, tree BLOB NOT NULL
@@ -203,6 +217,42 @@ def default_path(chain_id: int) -> Path:
     return Path(".provenance") / f"index-{chain_id}.sqlite"
 
 
+def key_path(db: str | Path) -> Path:
+    """The index's sealing key: a sibling file ``<db>.key`` (0600), outside the SQLite file, so that
+    whoever edits the index file cannot re-seal what they changed."""
+    return Path(str(db) + ".key")
+
+
+_REBUILD = "the index was altered; rebuild it with `provenance index sync --rebuild` (or delete it and sync)"
+
+
+def _enc(*parts: object) -> bytes:
+    """Length-prefixed bytes of ``parts`` (ints 8-byte, str UTF-8, None empty): one meaning per byte string."""
+    out = bytearray()
+    for p in parts:
+        if p is None:
+            b = b""
+        elif isinstance(p, int):
+            b = p.to_bytes(8, "big", signed=True)
+        elif isinstance(p, str):
+            b = p.encode()
+        else:
+            b = bytes(p) if isinstance(p, bytes | bytearray | memoryview) else str(p).encode()
+        out += len(b).to_bytes(4, "big") + b
+    return bytes(out)
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def _use_element(version: int, rid: bytes) -> bytes:
+    return hashlib.sha256(int(version).to_bytes(8, "big") + bytes(rid)).digest()
+
+
+_ZERO = b"\0" * 32
+
+
 @dataclass(frozen=True, kw_only=True)
 class SyncResult:
     """What one :meth:`Index.sync` did."""
@@ -237,6 +287,60 @@ class IndexStatus:
     last_block: int | None
     confirmations: int
     counts: dict[str, int]
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyReport:
+    """What :meth:`Index.verify` found: row counts per table on each side, a digest per block range,
+    and every row deleted from, inserted into or altered in the index."""
+
+    path: str
+    from_block: int
+    to_block: int
+    span: int
+    counts: dict[str, dict[str, int]]
+    ranges: list[dict[str, Any]]
+    differences: list[dict[str, Any]]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "db": self.path,
+            "ok": self.ok,
+            "from_block": self.from_block,
+            "to_block": self.to_block,
+            "span": self.span,
+            "counts": self.counts,
+            "ranges": self.ranges,
+            "differences": self.differences,
+        }
+
+
+_VERIFY_TABLES: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "models": (("model_id",), "block"),
+    "datanets": (("datanet_id",), "block"),
+    "datanet_versions": (("datanet_id", "version"), "block"),
+    "runs": (("record_id",), "block"),
+    "repeats": (("block", "log_index"), "block"),
+    "trainers": (("block", "log_index"), "block"),
+    "datanet_retractions": (("block", "log_index"), "block"),
+    "model_retractions": (("block", "log_index"), "block"),
+    "anchors": (("root",), "block"),
+    "datanet_uses": (("datanet_id", "version", "record_id"), None),
+    "parents": (("parent_id", "record_id"), None),
+}
+"""Tables :meth:`Index.verify` compares with the chain: key columns, and the column giving a row's
+block (None: the block of its record's runs row). ``blocks`` is left out: it is reorg bookkeeping."""
+
+
+def _range_of(block: int | None, start: int, span: int, last: int) -> tuple[int | None, int | None]:
+    if block is None:
+        return None, None
+    lo = start + max(block - start, 0) // span * span
+    return lo, min(lo + span - 1, last)
 
 
 class _Reorged(Exception):
@@ -283,9 +387,108 @@ class Index:
             )
         self._cache: dict[bytes, RecordedRun] = {}
         self._trees: dict[bytes, list[list[bytes]]] = {}
+        self._key: bytes | None = None
+        self._checked: set[tuple[str, bytes]] = set()
 
     def close(self) -> None:
         self._db.close()
+
+    # ------------------------------------------------------------------ seals
+
+    def _seal_key(self, *, create: bool = False) -> bytes:
+        """The HMAC key kept beside the index file (created, 0600, by the first sync)."""
+        if self._key is not None:
+            return self._key
+        kp = key_path(self.path)
+        try:
+            key = kp.read_bytes()
+        except FileNotFoundError:
+            if not create:
+                raise VerificationError(
+                    f"the index {self.path} cannot be checked: its key file {kp} is missing; "
+                    "rebuild it with `provenance index sync --rebuild`"
+                ) from None
+            key = os.urandom(32)
+            fd = os.open(kp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+        if len(key) != 32:
+            raise VerificationError(f"the index key file {kp} is not a key; {_REBUILD}")
+        self._key = key
+        return key
+
+    def _mac(self, kind: str, key: bytes, *parts: object) -> bytes:
+        return hmac.new(self._seal_key(), _enc(kind, key, *parts), hashlib.sha256).digest()
+
+    def _seal_rows(self, kind: str, rows: Sequence[tuple[bytes, tuple[Any, ...]]]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO seals VALUES (?,?,?)", [(kind, k, self._mac(kind, k, *parts)) for k, parts in rows]
+        )
+
+    def _check_seal(self, kind: str, key: bytes, parts: tuple[Any, ...], what: str) -> None:
+        """The stored row ``parts`` are what the sync sealed, else VerificationError naming the row."""
+        if (kind, key) in self._checked:
+            return
+        row = self._db.execute("SELECT mac FROM seals WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is None or not hmac.compare_digest(bytes(row[0]), self._mac(kind, key, *parts)):
+            why = "was not written by a sync" if row is None else "differs from what the chain committed"
+            raise VerificationError(f"{what} {why}: {_REBUILD}")
+        self._checked.add((kind, key))
+
+    def _tally_add(self, kind: str, elements: dict[bytes, list[bytes]]) -> None:
+        """Add elements to the sealed (count, xor) tally of each key (inside the sync's transaction)."""
+        rows = []
+        for key, items in elements.items():
+            count, acc = self._tally(kind, key)
+            for e in items:
+                acc = _xor(acc, e)
+            count += len(items)
+            rows.append((kind, key, count, acc, self._mac("tally:" + kind, key, count, acc)))
+        self._db.executemany("INSERT OR REPLACE INTO tallies VALUES (?,?,?,?,?)", rows)
+
+    def _tally(self, kind: str, key: bytes) -> tuple[int, bytes]:
+        """The sealed (count, xor) of ``kind``/``key`` ((0, zero) when none was written)."""
+        row = self._db.execute("SELECT count, xor, mac FROM tallies WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is None:
+            return 0, _ZERO
+        count, acc = int(row[0]), bytes(row[1])
+        if not hmac.compare_digest(bytes(row[2]), self._mac("tally:" + kind, key, count, acc)):
+            raise VerificationError(f"the index's tally {kind} {hexstr(key)} was altered: {_REBUILD}")
+        return count, acc
+
+    def _check_tally(self, kind: str, key: bytes, elements: Sequence[bytes], what: str) -> None:
+        """The served elements of ``kind``/``key`` are exactly those the sync counted (rows deleted or
+        inserted since are caught here)."""
+        count, acc = self._tally(kind, key)
+        got = _ZERO
+        for e in elements:
+            got = _xor(got, e)
+        if count != len(elements) or got != acc:
+            raise VerificationError(
+                f"{what}: the index serves {len(elements)} rows where the chain committed {count}: {_REBUILD}"
+            )
+
+    def _rebuild_tallies(self) -> None:
+        """Recount every tally from the rows (after a rewind; inside its transaction)."""
+        self._db.execute("DELETE FROM tallies")
+        vk: dict[bytes, list[bytes]] = {}
+        for k, rid in self._db.execute("SELECT version_key, record_id FROM runs"):
+            vk.setdefault(bytes(k), []).append(bytes(rid))
+        du: dict[bytes, list[bytes]] = {}
+        for did, v, rid in self._db.execute("SELECT datanet_id, version, record_id FROM datanet_uses"):
+            du.setdefault(bytes(did), []).append(_use_element(int(v), bytes(rid)))
+        pc: dict[bytes, list[bytes]] = {}
+        for parent, rid in self._db.execute("SELECT parent_id, record_id FROM parents"):
+            pc.setdefault(bytes(parent), []).append(bytes(rid))
+        self._tally_add("vk", vk)
+        self._tally_add("du", du)
+        self._tally_add("pc", pc)
+
+    def _check_entity(self, kind: str, eid: bytes, name: str, owner: bytes, block: int) -> None:
+        label = "model" if kind == "model" else "DataNet"
+        if entity_id(checksum_address(bytes(owner)), str(name), kind) != bytes(eid):
+            raise VerificationError(f"{label} {hexstr(eid)}: its indexed name does not give its id: {_REBUILD}")
+        self._check_seal(kind, bytes(eid), (name, bytes(owner), int(block)), f"{kind}s row {hexstr(eid)}")
 
     @functools.cached_property
     def _events(self) -> dict[bytes, Event]:
@@ -428,6 +631,7 @@ class Index:
         progress: Progress | None = None,
         max_logs: int = DEFAULT_MAX_LOGS,
         reorg_depth: int = DEFAULT_REORG_DEPTH,
+        to_block: int | None = None,
     ) -> SyncResult:
         """Bring the index up to the chain head minus ``confirmations`` blocks, incrementally.
 
@@ -437,6 +641,7 @@ class Index:
             raise ValidationError("confirmations", f"must be >= 0, got {confirmations}")
         started = time.perf_counter()
         self._bind(registry)
+        self._seal_key(create=self.last_block is None)
         rewound: int | None = None
         events = records = blocks = 0
         first = -1
@@ -447,6 +652,8 @@ class Index:
                 rewound = fork if rewound is None else min(rewound, fork)
             start = self._next_block()
             end = registry.w3.eth.block_number - confirmations
+            if to_block is not None:
+                end = min(end, to_block)
             self._set_meta(confirmations=confirmations)
             if end < start:
                 break
@@ -511,6 +718,17 @@ class Index:
         db.execute("BEGIN IMMEDIATE")
         try:
             gone = "SELECT record_id FROM runs WHERE block >= ?"
+            db.execute(f"DELETE FROM seals WHERE kind = 'run' AND key IN ({gone})", (fork,))
+            for kind, sql in (
+                ("model", "SELECT model_id FROM models WHERE block >= ?"),
+                ("datanet", "SELECT datanet_id FROM datanets WHERE block >= ?"),
+            ):
+                db.execute(f"DELETE FROM seals WHERE kind = '{kind}' AND key IN ({sql})", (fork,))
+            dv = db.execute("SELECT datanet_id, version FROM datanet_versions WHERE block >= ?", (fork,)).fetchall()
+            db.executemany(
+                "DELETE FROM seals WHERE kind = 'dv' AND key = ?",
+                [(bytes(d) + int(v).to_bytes(8, "big"),) for d, v in dv],
+            )
             db.execute(f"DELETE FROM datanet_uses WHERE record_id IN ({gone})", (fork,))
             db.execute(f"DELETE FROM parents WHERE record_id IN ({gone})", (fork,))
             for table in (
@@ -526,6 +744,7 @@ class Index:
             ):
                 db.execute(f"DELETE FROM {table} WHERE block >= ?", (fork,))
             db.execute("DELETE FROM blocks WHERE number >= ?", (fork,))
+            self._rebuild_tallies()
             start = int(self.from_block or 0)
             if fork <= start:
                 db.execute("DELETE FROM meta WHERE key = 'last_block'")
@@ -537,6 +756,7 @@ class Index:
             raise
         self._cache.clear()
         self._trees.clear()
+        self._checked.clear()
 
     def _ingest(self, registry: Registry, raw: list[Any], hi: int) -> int:
         """Decode one page of raw logs and write it in one transaction; returns new records."""
@@ -665,6 +885,23 @@ class Index:
                 elif at != (item[4], item[6]):
                     repeats.append((rid_, item[4], item[5], item[6], item[8], item[9]))
             db.executemany(f"INSERT INTO runs ({_RUN_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?)", firsts)
+            self._seal_rows("run", [(r[0], _run_parts(r)) for r in firsts])
+            new_ids = {r[0] for r in firsts}
+            vk: dict[bytes, list[bytes]] = {}
+            for r in firsts:
+                vk.setdefault(r[2], []).append(r[0])
+            self._tally_add("vk", vk)
+            du: dict[bytes, list[bytes]] = {}
+            for did, v, rid, *_ in dict.fromkeys((u[0], u[1], u[2]) for u in uses if u[2] in new_ids):
+                du.setdefault(did, []).append(_use_element(v, rid))
+            self._tally_add("du", du)
+            pc: dict[bytes, list[bytes]] = {}
+            for parent, child in dict.fromkeys(e for e in parents if e[1] in new_ids):
+                pc.setdefault(parent, []).append(child)
+            self._tally_add("pc", pc)
+            self._seal_rows("model", [(m[0], (m[1], m[2], m[3])) for m in models])
+            self._seal_rows("datanet", [(d[0], (d[1], d[2], d[3])) for d in datanets])
+            self._seal_rows("dv", [(v[0] + v[1].to_bytes(8, "big"), v[2:]) for v in versions])
             new_records = len(firsts)
             db.executemany("INSERT OR IGNORE INTO repeats VALUES (?,?,?,?,?,?)", repeats)
             db.executemany("INSERT OR IGNORE INTO datanet_retractions VALUES (?,?,?,?,?,?,?,?)", d_retractions)
@@ -702,6 +939,7 @@ class Index:
             model_version=model_version,
             source="index",
         )
+        self._check_seal("run", rid, _run_parts(row), f"runs row {hexstr(rid)}")
         proof: tuple[bytes, ...] = ()
         if root is not None:
             root = bytes(root)
@@ -792,7 +1030,9 @@ class Index:
     def runs_of(self, model: str | bytes, version: str) -> list[RecordedRun]:
         """Every run that produced ``model@version`` (verified), in recording order."""
         mid = self.model_id(model)
-        rows = self._db.execute(RUNS_OF_SQL, (model_version_key(mid, version),)).fetchall()
+        key = model_version_key(mid, version)
+        rows = self._db.execute(RUNS_OF_SQL, (key,)).fetchall()
+        self._check_tally("vk", key, [bytes(r[0]) for r in rows], f"runs of {hexstr(mid)}@{version}")
         return [self._verified(r) for r in rows]
 
     def get_run(self, record_id: bytes) -> RecordedRun:
@@ -815,7 +1055,7 @@ class Index:
 
     def children_of(self, record_id: bytes) -> list[bytes]:
         """Record ids of runs that fine-tuned the model produced by ``record_id`` (recording order)."""
-        return [bytes(r[0]) for r in self._db.execute(CHILDREN_SQL, (bytes(record_id),))]
+        return self.children_of_many([record_id])[bytes(record_id)]
 
     def children_of_many(self, record_ids: Sequence[bytes]) -> dict[bytes, list[bytes]]:
         out: dict[bytes, list[bytes]] = {bytes(r): [] for r in record_ids}
@@ -825,33 +1065,68 @@ class Index:
         )
         for parent, child in self._rows(sql, list(out)):
             out[bytes(parent)].append(bytes(child))
+        stored: dict[bytes, list[bytes]] = {p: [] for p in out}
+        for parent, child in self._rows("SELECT parent_id, record_id FROM parents WHERE parent_id IN ({})", list(out)):
+            stored[bytes(parent)].append(bytes(child))
+        for parent, children in out.items():
+            self._check_tally("pc", parent, stored[parent], f"fine-tunes of record {hexstr(parent)}")
+            if len(children) != len(stored[parent]):
+                raise VerificationError(
+                    f"record {hexstr(parent)}: a fine-tune's runs row is missing from the index: {_REBUILD}"
+                )
         return out
 
     def datanet_use_records(self, datanet: str | bytes) -> list[tuple[bytes, int]]:
         """(record id, DataNet version) of every run that trained on ``datanet``, in recording order."""
         did = self.datanet_id(datanet)
+        self._check_uses(did)
         return list(dict.fromkeys((bytes(r), int(v)) for r, v in self._db.execute(USES_SQL, (did,))))
+
+    def _check_uses(self, did: bytes) -> None:
+        """The datanet_uses rows of ``did`` are those the sync counted, and each has its runs row."""
+        rows = self._db.execute(
+            "SELECT u.record_id, u.version, r.record_id FROM datanet_uses AS u "
+            "LEFT JOIN runs AS r ON r.record_id = u.record_id WHERE u.datanet_id = ?",
+            (did,),
+        ).fetchall()
+        self._check_tally(
+            "du", did, [_use_element(int(v), bytes(r)) for r, v, _ in rows], f"uses of DataNet {hexstr(did)}"
+        )
+        for r, _, run in rows:
+            if run is None:
+                raise VerificationError(f"runs row {hexstr(bytes(r))} is missing from the index: {_REBUILD}")
 
     def model_info(self, model: str | bytes) -> ModelInfo:
         mid = self.model_id(model)
         row = self._db.execute("SELECT name, owner, block FROM models WHERE model_id = ?", (mid,)).fetchone()
         if row is None:
             raise NotFoundError(f"model {model if isinstance(model, str) else hexstr(mid)} is not registered")
+        self._check_entity("model", mid, *row)
         return ModelInfo(model_id=mid, name=row[0], owner=checksum_address(bytes(row[1])), block_number=int(row[2]))
 
     def model_name(self, model_id: bytes) -> str:
-        row = self._db.execute("SELECT name FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
+        row = self._entity_row("model", bytes(model_id))
         return hexstr(model_id) if row is None else str(row[0])
+
+    def _entity_row(self, kind: str, eid: bytes) -> tuple[str, bytes, int] | None:
+        """(name, owner, block) of a model or DataNet, checked against its id and seal (None if absent)."""
+        table, col = ("models", "model_id") if kind == "model" else ("datanets", "datanet_id")
+        row = self._db.execute(f"SELECT name, owner, block FROM {table} WHERE {col} = ?", (eid,)).fetchone()
+        if row is None:
+            return None
+        name, owner, block = str(row[0]), bytes(row[1]), int(row[2])
+        self._check_entity(kind, eid, name, owner, block)
+        return name, owner, block
 
     def model_owner_of(self, model_id: bytes) -> str | None:
         """The owner who registered ``model_id`` (None if the index has no ModelRegistered for it)."""
-        row = self._db.execute("SELECT owner FROM models WHERE model_id = ?", (bytes(model_id),)).fetchone()
-        return None if row is None else _checksum(bytes(row[0]))
+        row = self._entity_row("model", bytes(model_id))
+        return None if row is None else _checksum(row[1])
 
     def datanet_owner(self, datanet: str | bytes) -> str | None:
         did = self.datanet_id(datanet)
-        row = self._db.execute("SELECT owner FROM datanets WHERE datanet_id = ?", (did,)).fetchone()
-        return None if row is None else _checksum(bytes(row[0]))
+        row = self._entity_row("datanet", did)
+        return None if row is None else _checksum(row[1])
 
     def datanet_retractions(
         self, datanet: str | bytes | None = None, version: int | None = None
@@ -912,7 +1187,7 @@ class Index:
         ]
 
     def datanet_name(self, datanet_id: bytes) -> str:
-        row = self._db.execute("SELECT name FROM datanets WHERE datanet_id = ?", (bytes(datanet_id),)).fetchone()
+        row = self._entity_row("datanet", bytes(datanet_id))
         return hexstr(datanet_id) if row is None else str(row[0])
 
     def datanet_versions(self, datanet: str | bytes) -> list[DatanetVersionInfo]:
@@ -925,7 +1200,14 @@ class Index:
             (did,),
         )
         owner = self.datanet_owner(did)
-        return [_version_info(did, name, *r, owner=owner) for r in rows]
+        return [_version_info(did, name, *self._checked_version(did, r), owner=owner) for r in rows]
+
+    def _checked_version(self, did: bytes, row: Sequence[Any]) -> Sequence[Any]:
+        """A datanet_versions row (version, root, manifest, terms, contributors, block) as the sync sealed it."""
+        v, root, manifest, terms, contributors, block = row
+        parts = (bytes(root), bytes(manifest), bytes(terms), str(contributors), int(block))
+        self._check_seal("dv", did + int(v).to_bytes(8, "big"), parts, f"datanet_versions row {hexstr(did)} v{v}")
+        return row
 
     def datanet_version(self, datanet: str | bytes, version: int) -> DatanetVersionInfo:
         did = self.datanet_id(datanet)
@@ -938,7 +1220,9 @@ class Index:
             raise NotFoundError(
                 f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} has no version {version}"
             )
-        return _version_info(did, self.datanet_name(did), *row, owner=self.datanet_owner(did))
+        return _version_info(
+            did, self.datanet_name(did), *self._checked_version(did, row), owner=self.datanet_owner(did)
+        )
 
     def ancestors(self, model: str | bytes, version: str) -> list[bytes]:
         """Record ids of the runs of ``model@version`` and of every run above them (one query)."""
@@ -959,6 +1243,12 @@ class Index:
         info = self.model_info(model)
         key = model_version_key(info.model_id, version)
         runs = {bytes(r[0]): self._verified(r) for r in self._db.execute(LINEAGE_SQL, {"key": key})}
+        self._check_tally(
+            "vk",
+            key,
+            [r for r, run in runs.items() if run.run.model_version == version and run.run.model_id == info.model_id],
+            f"runs of {info.name}@{version}",
+        )
         return build_lineage(_Prefetched(self, runs, None), info.model_id, version)
 
     def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
@@ -966,9 +1256,98 @@ class Index:
         did = self.datanet_id(datanet)
         if self._db.execute("SELECT 1 FROM datanets WHERE datanet_id = ?", (did,)).fetchone() is None:
             raise NotFoundError(f"DataNet {datanet if isinstance(datanet, str) else hexstr(did)} is not registered")
+        self._check_uses(did)
         ids = self.descendants(did, version)
-        runs = self.get_runs(ids)
+        try:
+            runs = self.get_runs(ids)
+        except NotFoundError as exc:
+            raise VerificationError(f"{exc}: {_REBUILD}") from None
         return models_trained_on(_Prefetched(self, runs, self.children_of_many(ids)), did, version)
+
+    # ---------------------------------------------------------------- verify
+
+    def verify(self, registry: Registry, *, span: int = 10_000, progress: Progress | None = None) -> VerifyReport:
+        """Compare every row with the chain: re-read the registry's logs up to the index's last block
+        into a scratch index, then diff table by table (deleted, inserted, altered rows) and give a
+        keccak digest of each side per range of ``span`` blocks."""
+        if span < 1:
+            raise ValidationError("span", f"must be >= 1, got {span}")
+        last = self.last_block
+        if last is None:
+            raise NotFoundError(f"the index {self.path} was never synced: run `provenance index sync`")
+        if not self.indexes(registry):
+            raise ValidationError("index", f"{self.path} indexes registry {self.address} on chain {self.chain_id}")
+        start = int(self.from_block or 0)
+        with tempfile.TemporaryDirectory(prefix="provenance-verify-") as tmp, Index(Path(tmp) / "chain.sqlite") as ref:
+            ref.sync(registry, confirmations=0, progress=progress, to_block=last)
+            mine, theirs = self._table_rows(), ref._table_rows()
+        counts: dict[str, dict[str, int]] = {}
+        differences: list[dict[str, Any]] = []
+        digests: dict[tuple[str, int], list[bytes]] = {}
+        for table in _VERIFY_TABLES:
+            a, b = mine[table], theirs[table]
+            counts[table] = {"index": len(a), "chain": len(b)}
+            for side, rows in (("index", a), ("chain", b)):
+                for key, (block, values) in rows.items():
+                    r = max(block - start, 0) // span if block is not None else -1
+                    digests.setdefault((side, r), []).append(_enc(table, key, *values))
+            for key in sorted(set(a) | set(b)):
+                if key in a and key in b and a[key] == b[key]:
+                    continue
+                kind = "deleted" if key not in a else "inserted" if key not in b else "altered"
+                block = (b.get(key) or a.get(key) or (None, ()))[0]
+                differences.append(
+                    {
+                        "table": table,
+                        "change": kind,
+                        "key": hexstr(key),
+                        "block": block,
+                        "range": _range_of(block, start, span, last),
+                    }
+                )
+        ranges = []
+        for r in sorted({r for _, r in digests}):
+            d_index = keccak(b"".join(sorted(digests.get(("index", r), []))))
+            d_chain = keccak(b"".join(sorted(digests.get(("chain", r), []))))
+            lo, hi = _range_of(start + r * span, start, span, last) if r >= 0 else (None, None)
+            ranges.append(
+                {
+                    "from_block": lo,
+                    "to_block": hi,
+                    "index": hexstr(d_index),
+                    "chain": hexstr(d_chain),
+                    "ok": d_index == d_chain,
+                }
+            )
+        return VerifyReport(
+            path=str(self.path),
+            from_block=start,
+            to_block=last,
+            span=span,
+            counts=counts,
+            ranges=ranges,
+            differences=differences,
+        )
+
+    def _table_rows(self) -> dict[str, dict[bytes, tuple[int | None, tuple[Any, ...]]]]:
+        """Every row of the verified tables, by key: (block, values)."""
+        blocks = {bytes(r): int(b) for r, b in self._db.execute("SELECT record_id, block FROM runs")}
+        out: dict[str, dict[bytes, tuple[int | None, tuple[Any, ...]]]] = {}
+        for table, (key_cols, block_col) in _VERIFY_TABLES.items():
+            cur = self._db.execute(f"SELECT * FROM {table}")
+            names = [d[0] for d in cur.description]
+            rows: dict[bytes, tuple[int | None, tuple[Any, ...]]] = {}
+            for row in cur:
+                values = tuple(bytes(v) if isinstance(v, bytes | memoryview) else v for v in row)
+                byname = dict(zip(names, values, strict=True))
+                key = _enc(*(byname[c] for c in key_cols))
+                if block_col is None:
+                    block = blocks.get(byname["record_id"])
+                else:
+                    block = int(byname[block_col])
+                rows[key] = (block, values)
+            out[table] = rows
+        return out
 
     def query_plans(self) -> dict[str, list[str]]:
         """EXPLAIN QUERY PLAN of the lineage and reverse queries (to check that none scans a table)."""
@@ -1001,12 +1380,20 @@ class _Prefetched:
 
     def get_run(self, record_id: bytes) -> RecordedRun:
         got = self._runs.get(record_id)
-        return got if got is not None else self._index.get_run(record_id)
+        if got is not None:
+            return got
+        try:
+            return self._index.get_run(record_id)
+        except NotFoundError as exc:  # a verified record names it, and the chain accepted that record
+            raise VerificationError(f"{exc}: {_REBUILD}") from None
 
     def get_runs(self, record_ids: Sequence[bytes]) -> dict[bytes, RecordedRun]:
         missing = [r for r in record_ids if r not in self._runs]
         if missing:
-            self._runs.update(self._index.get_runs(missing))
+            try:
+                self._runs.update(self._index.get_runs(missing))
+            except NotFoundError as exc:
+                raise VerificationError(f"{exc}: {_REBUILD}") from None
         return {r: self._runs[r] for r in record_ids}
 
     def datanet_version(self, datanet: bytes, version: int) -> DatanetVersionInfo:
@@ -1037,6 +1424,22 @@ class _Prefetched:
 
 
 # ----------------------------------------------------------------------------- decoding helpers
+
+
+def _run_parts(row: Sequence[Any]) -> tuple[Any, ...]:
+    """What a run row's seal covers: every column but the record bytes (checked against the id)."""
+    rid, model_id, version_key, model_version, block, tx, li, _record, recorder, root = row
+    return (
+        bytes(rid),
+        bytes(model_id),
+        bytes(version_key),
+        str(model_version),
+        int(block),
+        bytes(tx),
+        int(li),
+        bytes(recorder),
+        None if root is None else bytes(root),
+    )
 
 
 def _block_hash(registry: Registry, number: int) -> bytes | None:
