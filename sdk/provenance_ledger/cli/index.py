@@ -8,6 +8,7 @@ registry and chain, else the event logs.
 from __future__ import annotations
 
 import os
+import sys
 
 import click
 
@@ -20,6 +21,7 @@ __all__ = [
     "index",
     "status_cmd",
     "sync_cmd",
+    "verify_cmd",
 ]
 
 db_option = click.option(
@@ -68,17 +70,21 @@ def _check_db_path(db: str) -> None:
     type=click.IntRange(0),
     help="Keep the newest N blocks out of the index (they may still be reorganised).",
 )
-def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int) -> None:
+@click.option("--rebuild", is_flag=True, help="Delete the index (and its key) first and read every event again.")
+def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int, rebuild: bool) -> None:
     """Read every registry event since the last sync into the index (incremental, reorg-safe)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from provenance_ledger.index.store import Index
+    from provenance_ledger.index.store import Index, key_path
 
     if db is not None:
         _check_db_path(db)  # before connecting
     reg = env.registry()
     path = index_path(env, db)
     _check_db_path(str(path))
+    if rebuild:
+        for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), key_path(path)):
+            p.unlink(missing_ok=True)
     with Index(path) as idx:
         with Progress(
             TextColumn("{task.description}"),
@@ -184,3 +190,68 @@ def status_cmd(env: Env, as_json: bool, db: str | None) -> None:
         )
 
     emit(data, as_json, human)
+
+
+@index.command(
+    "verify",
+    epilog="Examples:\n\n    provenance index verify\n\n    provenance index verify --span 50000 --json",
+)
+@chain_options
+@db_option
+@click.option(
+    "--span",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Blocks per range: each range's rows get one digest on each side.",
+)
+def verify_cmd(env: Env, as_json: bool, db: str | None, span: int) -> None:
+    """Compare every row of the index with the chain (re-reading the registry's logs): exits 1 and
+    names each deleted, inserted or altered row, with its block range, if they differ."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from provenance_ledger.index.store import Index
+
+    path = index_path(env, db)
+    with Index(path, create=False) as idx:
+        reg = env.registry()
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("blocks"),
+            TimeElapsedColumn(),
+            console=stderr_console(),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("re-reading the chain", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = idx.verify(reg, span=span, progress=progress)
+    data = report.as_dict()
+
+    def human() -> None:
+        rows = sum(c["index"] for c in report.counts.values())
+        if report.ok:
+            console.print(
+                f"[green]The index agrees with the chain[/green]: {rows:,} rows, blocks "
+                f"{report.from_block:,}..{report.to_block:,} ({len(report.ranges)} ranges of {span:,} blocks)"
+            )
+            return
+        console.print(
+            f"[red]The index differs from the chain[/red] in {len(report.differences):,} rows "
+            f"(blocks {report.from_block:,}..{report.to_block:,}):"
+        )
+        for table, c in report.counts.items():
+            if c["index"] != c["chain"]:
+                console.print(f"  {table}: {c['index']:,} rows in the index, {c['chain']:,} on the chain")
+        for d in report.differences:
+            lo, hi = d["range"]
+            where = f"blocks {lo}..{hi}" if lo is not None else "no block"
+            console.print(f"  {d['change']} {markup(d['table'])} row {markup(d['key'])} ({where})")
+        console.print("  Rebuild it: provenance index sync --rebuild")
+
+    emit(data, as_json, human)
+    sys.exit(0 if report.ok else 1)

@@ -1290,7 +1290,7 @@ class Index:
             for side, rows in (("index", a), ("chain", b)):
                 for key, (block, values) in rows.items():
                     r = max(block - start, 0) // span if block is not None else -1
-                    digests.setdefault((side, r), []).append(_enc(table, key, *values))
+                    digests.setdefault((side, r), []).append(_enc(table, *values))
             for key in sorted(set(a) | set(b)):
                 if key in a and key in b and a[key] == b[key]:
                     continue
@@ -1300,7 +1300,7 @@ class Index:
                     {
                         "table": table,
                         "change": kind,
-                        "key": hexstr(key),
+                        "key": "/".join(hexstr(k) if isinstance(k, bytes) else str(k) for k in key),
                         "block": block,
                         "range": _range_of(block, start, span, last),
                     }
@@ -1329,18 +1329,18 @@ class Index:
             differences=differences,
         )
 
-    def _table_rows(self) -> dict[str, dict[bytes, tuple[int | None, tuple[Any, ...]]]]:
+    def _table_rows(self) -> dict[str, dict[tuple[Any, ...], tuple[int | None, tuple[Any, ...]]]]:
         """Every row of the verified tables, by key: (block, values)."""
         blocks = {bytes(r): int(b) for r, b in self._db.execute("SELECT record_id, block FROM runs")}
-        out: dict[str, dict[bytes, tuple[int | None, tuple[Any, ...]]]] = {}
+        out: dict[str, dict[tuple[Any, ...], tuple[int | None, tuple[Any, ...]]]] = {}
         for table, (key_cols, block_col) in _VERIFY_TABLES.items():
             cur = self._db.execute(f"SELECT * FROM {table}")
             names = [d[0] for d in cur.description]
-            rows: dict[bytes, tuple[int | None, tuple[Any, ...]]] = {}
+            rows: dict[tuple[Any, ...], tuple[int | None, tuple[Any, ...]]] = {}
             for row in cur:
                 values = tuple(bytes(v) if isinstance(v, bytes | memoryview) else v for v in row)
                 byname = dict(zip(names, values, strict=True))
-                key = _enc(*(byname[c] for c in key_cols))
+                key = tuple(byname[c] for c in key_cols)
                 if block_col is None:
                     block = blocks.get(byname["record_id"])
                 else:
