@@ -1288,7 +1288,7 @@ class Index:
             a, b = mine[table], theirs[table]
             counts[table] = {"index": len(a), "chain": len(b)}
             for side, rows in (("index", a), ("chain", b)):
-                for key, (block, values) in rows.items():
+                for block, values in rows.values():
                     r = max(block - start, 0) // span if block is not None else -1
                     digests.setdefault((side, r), []).append(_enc(table, *values))
             for key in sorted(set(a) | set(b)):
