@@ -57,12 +57,14 @@ class Patience:
         self.attempt = max(self.seconds / 3, min(self.seconds, 0.5))
         self._waiting_since: float | None = None
 
-    def start(self) -> float:
-        """Called before each attempt: the timeout for it (0 when the patience is spent)."""
+    def start(self, *, only: bool = False) -> float:
+        """Called before each attempt: the timeout for it (0 when the patience is spent); with ``only``
+        (an attempt that will not be retried) all the patience left."""
         now = time.monotonic()
         if self._waiting_since is None:
             self._waiting_since = now
-        return max(0.0, min(self.attempt, self.seconds - (now - self._waiting_since)))
+        left = self.seconds - (now - self._waiting_since)
+        return max(0.0, left if only else min(self.attempt, left))
 
     def remaining(self) -> float:
         """Seconds left before the command gives up on the node."""
@@ -102,7 +104,7 @@ class JsonRpc:
         p = self._parts
         method = payload["method"] if isinstance(payload, dict) else "+".join(c["method"] for c in payload)
         where = f"RPC transport: {method} to {self.url}"
-        timeout = self.timeout if self.patience is None else min(self.timeout, self.patience.start())
+        timeout = self.timeout if self.patience is None else min(self.timeout, self.patience.start(only=True))
         if timeout <= 0:
             raise RPCTransportError(f"{where}: cannot reach it (no answer within {self.patience.seconds:g} s)")  # type: ignore[union-attr]
         conn_type = http.client.HTTPSConnection if p.scheme == "https" else http.client.HTTPConnection

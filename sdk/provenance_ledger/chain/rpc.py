@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import os
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ from eth_account.signers.local import LocalAccount
 from web3 import Web3
 from web3.exceptions import TimeExhausted, TransactionNotFound, Web3Exception
 from web3.providers.rpc import HTTPProvider
-from web3.providers.rpc.utils import ExceptionRetryConfiguration
+from web3.providers.rpc.utils import ExceptionRetryConfiguration, check_if_retry_on_failure
 from web3.types import RPCEndpoint, RPCResponse
 
 from provenance_ledger.chain.abi import registry_abi
@@ -105,7 +106,7 @@ class OutcomeUnknownError(ChainError):
     def __init__(self, tx_hash: str, cause: str) -> None:
         self.tx_hash = tx_hash
         super().__init__(
-            f"sent as {tx_hash}, not yet seen ({cause}); run the same command again to check: it will not be sent twice"
+            f"sent as {tx_hash}, not yet seen; run the same command again to check: it will not be sent twice ({cause})"
         )
 
 
@@ -125,28 +126,31 @@ class PatientHTTPProvider(HTTPProvider):
             ),
         )
         self.patience = patience
-        self._method = ""
-        self._attempts = 0
+        self._state = threading.local()
+        """This thread's request: method, attempts made, whether failed attempts are retried."""
 
     def get_request_kwargs(self) -> dict[str, Any]:
         """Called by web3 before each attempt: the attempt's timeout, or the end when patience is spent."""
-        timeout = self.patience.start()
+        timeout = self.patience.start(only=not getattr(self._state, "retried", True))
         if timeout <= 0:
             raise RPCTransportError(
                 f"{self._where()}: no answer within {self.patience.seconds:g} s{self._after()} "
-                "(the --timeout / $PROVENANCE_TIMEOUT)"
+                f"(--timeout {self.patience.seconds:g} s)"
             )
-        self._attempts += 1
+        self._state.attempts = getattr(self._state, "attempts", 0) + 1
         return {**super().get_request_kwargs(), "timeout": timeout}
 
     def _where(self) -> str:
-        return f"RPC transport: {self._method} to {self.endpoint_uri}"
+        return f"RPC transport: {getattr(self._state, 'method', '')} to {self.endpoint_uri}"
 
     def _after(self) -> str:
-        return f" after {self._attempts} attempt{'s' if self._attempts != 1 else ''}" if self._attempts else ""
+        n = getattr(self._state, "attempts", 0)
+        return f" after {n} attempt{'s' if n != 1 else ''}" if n else ""
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
-        self._method, self._attempts = str(method), 0
+        config = self.exception_retry_configuration
+        self._state.method, self._state.attempts = str(method), 0
+        self._state.retried = config is not None and check_if_retry_on_failure(method, config.method_allowlist)
         try:
             response = super().make_request(method, params)
         except requests.Timeout:
@@ -293,6 +297,9 @@ def explain(exc: Exception, failed: str = "the chain rejected the transaction") 
         decoded = registry_abi().decode_revert(data)
         if decoded is not None:
             return decoded
+    response = getattr(exc, "rpc_response", None)
+    if isinstance(response, dict) and response.get("error") is not None:
+        return ChainError(f"{failed} ({_rpc_error_text(response['error'])})")
     return ChainError(f"{failed} ({type(exc).__name__}: {exc})")
 
 
@@ -340,10 +347,10 @@ class Signer:
         try:
             return int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
         except Exception as exc:
-            raise self._explain(exc) from None
+            raise self._explain(exc, "eth_estimateGas failed, so nothing was sent") from None
 
-    def _explain(self, exc: Exception) -> Exception:
-        return explain(exc)
+    def _explain(self, exc: Exception, failed: str = "the chain rejected the transaction") -> Exception:
+        return explain(exc, failed)
 
     def send(self, to: str | None, data: bytes, gas: int) -> str:
         """Sign and send; returns the transaction hash without waiting.
