@@ -38,6 +38,17 @@ Schema (ids and hashes are 32-byte BLOBs, addresses 20-byte BLOBs)::
     parents(parent_id, record_id)            PK (parent_id, record_id); index (record_id, parent_id)
     anchors(root PK, block, tx_hash, log_index, count, tree)  tree = every level of the batch's Merkle
                                              tree (leaves first), concatenated: proofs need no hashing
+    seals(kind, key, mac)                    HMAC-SHA256 of each runs/models/datanets/datanet_versions row
+                                             as synced, keyed by ``<db>.key`` (0600, outside this file)
+    tallies(kind, key, count, xor, mac)      sealed count and xor of the runs of each version key ("vk"),
+                                             the uses of each DataNet ("du"), the fine-tunes of each record ("pc")
+
+The index cannot lie: whoever edits the SQLite file cannot re-seal what they changed without the key
+file. Every runs, models, datanets and datanet_versions row served is checked against its seal (and
+a model's or DataNet's name against its id); the tallies catch rows deleted or inserted under the
+version, DataNet or parent a query reads. A mismatch is a VerificationError naming the row and
+telling to rebuild (`provenance index sync --rebuild`). :meth:`Index.verify` compares every row with
+the chain's logs (``provenance index verify``).
 """
 
 from __future__ import annotations
