@@ -232,12 +232,18 @@ def test_lineage_under_every_fault(project: Project, proxy: FaultProxy, method: 
     check(proc, elapsed)
     assert proc.returncode == 1, proc.stdout
     transport_named(proc, method, kind)
+    if kind in ("500", "429"):
+        assert f"HTTP {kind} after 3 attempts" in proc.stderr, proc.stderr
+    elif kind == "drop":
+        assert "connection dropped after 3 attempts" in proc.stderr, proc.stderr
 
 
-def test_lineage_through_a_node_that_never_answers(project: Project, proxy: FaultProxy) -> None:
-    """The issue's must-show: a proxy that accepts connections and never answers."""
+@pytest.mark.parametrize("flags", [("--no-index",), ()], ids=["logs", "index-first"])
+def test_lineage_through_a_node_that_never_answers(project: Project, proxy: FaultProxy, flags: tuple[str, ...]) -> None:
+    """The issue's must-show: a proxy that accepts connections and never answers (also on the default
+    path, which first asks over plain JSON-RPC whether a local index is fresh)."""
     proxy.set("*", "hang")
-    proc, elapsed = run(project, "lineage", "tuned@1.0", "--no-index")
+    proc, elapsed = run(project, "lineage", "tuned@1.0", *flags)
     check(proc, elapsed)
     assert proc.returncode == 1
     assert elapsed < DEADLINE + 5, elapsed
