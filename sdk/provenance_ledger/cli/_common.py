@@ -198,7 +198,8 @@ def chain_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         type=click.FloatRange(0, min_open=True),
         metavar="SECONDS",
         help="Give up on a node that has not answered for this long: each request with its retries "
-        "(3 attempts on a dropped connection, timeout or HTTP 429/5xx) and each wait for a receipt.",
+        "(3 attempts on a dropped connection, timeout or HTTP 429/5xx) and each wait for a receipt "
+        "(also $PROVENANCE_TIMEOUT).",
     )
     @click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
     @functools.wraps(fn)
