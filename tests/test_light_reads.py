@@ -104,3 +104,36 @@ def test_index_freshness_from_a_chain_head(anvil: AnvilNode, tmp_path) -> None: 
     assert not fresh(block_hash=lambda n: b"\x00" * 32)  # the last synced block was reorganised away
     w3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
     assert not fresh(head=rpc.head().block_number) and not idx.is_fresh(reg)
+
+
+@given(st.binary(min_size=32, max_size=32))
+def test_address_of_key_matches_eth_account(key: bytes) -> None:
+    from eth_account import Account
+
+    from provenance_ledger.core.address import address_of_key
+
+    try:
+        expected = Account.from_key(key).address
+    except Exception:  # a key outside 1..n-1 (vanishingly rare): both refuse it
+        with pytest.raises(ValidationError):
+            address_of_key(key)
+        return
+    assert address_of_key(key) == expected
+
+
+def test_a_lineage_from_a_fresh_index_loads_no_web3_even_with_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bare names need the signer's address; computing it must not import eth_account or web3."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os, sys\n"
+        "os.environ['PROVENANCE_PRIVATE_KEY'] = '0x' + '11' * 32\n"
+        "from provenance_ledger.cli._common import _env_owner\n"
+        "print(_env_owner())\n"
+        "print(any(m.startswith(('web3', 'eth_account')) for m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    from eth_account import Account
+
+    assert out == [Account.from_key("0x" + "11" * 32).address, "False"]

@@ -266,11 +266,20 @@ def address(value: str) -> str:
 def _env_owner() -> str | None:
     """The address of ``$PROVENANCE_PRIVATE_KEY`` (whose bare names are its own), None when it is unset;
     a set but invalid key is an error rather than a silent "no owner"."""
-    from provenance_ledger.chain.rpc import KEY_ENV, load_account
+    from provenance_ledger.core.address import address_of_key
 
-    if not os.environ.get(KEY_ENV):
+    text = os.environ.get("PROVENANCE_PRIVATE_KEY")  # chain.rpc.KEY_ENV (not imported: it loads web3)
+    if not text:
         return None
-    return str(load_account().address)
+    try:
+        key = bytes.fromhex(text.strip().removeprefix("0x"))
+        if len(key) != 32:
+            raise ValueError
+        return address_of_key(key)
+    except (ValueError, ProvenanceError):
+        from provenance_ledger.chain.rpc import load_account  # its error names the problem exactly
+
+        return str(load_account().address)
 
 
 def reg_model_id(name: str) -> bytes:
