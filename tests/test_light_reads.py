@@ -137,3 +137,53 @@ def test_a_lineage_from_a_fresh_index_loads_no_web3_even_with_a_key(monkeypatch:
     from eth_account import Account
 
     assert out == [Account.from_key("0x" + "11" * 32).address, "False"]
+
+
+@pytest.mark.anvil
+def test_lineage_from_a_fresh_index_imports_no_web3(anvil: AnvilNode, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The whole read path: `provenance lineage` answered from a fresh index never imports web3."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import run_cli
+
+    env = {
+        "PROVENANCE_CONFIG": str(tmp_path / "config.json"),
+        "PROVENANCE_PRIVATE_KEY": ANVIL_DEV_KEYS[0],
+        "PROVENANCE_RPC_URL": anvil.url,
+    }
+    (tmp_path / "run.yaml").write_text(
+        'model: m\nversion: "1.0"\nweights_digest: "0x' + "22" * 32 + '"\n'
+        "datanets:\n  - {datanet: d, version: 1, weight_ppm: 1000000}\n"
+    )
+    for args in (
+        ["deploy"],
+        ["model", "register", "m"],
+        ["datanet", "register", "d"],
+        ["datanet", "publish", "d", "--root", "0x" + "11" * 32, "--spdx", "MIT"],
+        ["record", "run.yaml"],
+        ["index", "sync"],
+    ):
+        assert run_cli(*args, env=env, cwd=tmp_path).returncode == 0
+    code = (
+        "import io, contextlib, sys\n"
+        "from provenance_ledger.cli.app import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        "    try:\n"
+        "        main(['lineage', 'm@1.0', '--json'])\n"
+        "    except SystemExit as exc:\n"
+        "        assert not exc.code, exc.code\n"
+        "loaded = sorted({m.split('.')[0] for m in sys.modules} & {'web3', 'eth_account', 'eth_abi'})\n"
+        "print(out.getvalue().count('record_id'), loaded)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+        check=True,
+    )
+    assert proc.stdout.strip() == "1 []", proc.stdout + proc.stderr  # one run answered; no web3, eth_account, eth_abi
