@@ -46,11 +46,13 @@ from provenance_ledger.core.entries import (
     ModelInfo,
     ModelRetraction,
     RecordedRun,
+    Unreadable,
+    UnreadableRecordError,
     merge_repeats,
 )
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
-from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
+from provenance_ledger.core.lineage import Lineage, UsageList, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import AnchorProof
 from provenance_ledger.core.records import (
     MAX_BATCH_RUNS,
@@ -61,7 +63,7 @@ from provenance_ledger.core.records import (
     TrainingRun,
     bytes32,
 )
-from provenance_ledger.core.verify import check_record, prove_in_batch
+from provenance_ledger.core.verify import MalformedRecordError, check_record, prove_in_batch
 from provenance_ledger.errors import (
     ChainError,
     ContractRevertError,
@@ -715,9 +717,25 @@ class Registry:
         a = raw.args
         record = bytes(a["record"])
         rid = bytes(a["recordId"])
-        run = check_record(
-            rid, record, model_id=bytes(a["modelId"]), version_key=bytes(a["modelVersionKey"]), block=raw.block_number
-        )
+        try:
+            run = check_record(
+                rid,
+                record,
+                model_id=bytes(a["modelId"]),
+                version_key=bytes(a["modelVersionKey"]),
+                block=raw.block_number,
+            )
+        except MalformedRecordError as exc:
+            self._inclusion(raw, rid)  # authentic (on chain under its id), only then merely unreadable
+            raise UnreadableRecordError(
+                Unreadable(
+                    record_id=rid,
+                    recorder=to_checksum_address(a["recorder"]),
+                    block_number=raw.block_number,
+                    tx_hash=raw.tx_hash,
+                    reason=exc.reason,
+                )
+            ) from None
         root, proof = self._inclusion(raw, rid) if verify else (None, ())
         return RecordedRun(
             record_id=rid,
@@ -963,7 +981,7 @@ class Registry:
         with self._query():
             return build_lineage(self, info.model_id, version)
 
-    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
+    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> UsageList:
         """Every model version that used ``datanet`` (or one version of it), through its descendants too."""
         did = self.datanet_id(datanet)
         if self._datanet_entry(did) is None:
