@@ -935,17 +935,22 @@ class Registry:
 
     def verify_runs(
         self, model: str | bytes | None = None, progress: Progress | None = None
-    ) -> list[tuple[bytes, RecordedRun | None, str | None]]:
+    ) -> list[tuple[bytes, RecordedRun | Unreadable | None, str | None]]:
         """Check every record (or one model's): (record id, the record or None, the problem or None)
-        per record id, repeats merged into their record (a repeat is not a failure)."""
+        per record id, repeats merged into their record (a repeat is not a failure). A record that is
+        authentic (hashes to its id, stored or anchored) but does not decode is no integrity failure:
+        its :class:`Unreadable` entry is given, with no problem."""
         raws = self.logs("RunRecorded", *((self.model_id(model),) if model is not None else ()), progress=progress)
         groups: dict[bytes, list[RawLog]] = {}
         for raw in raws:
             groups.setdefault(bytes(raw.args["recordId"]), []).append(raw)
-        out: list[tuple[bytes, RecordedRun | None, str | None]] = []
+        out: list[tuple[bytes, RecordedRun | Unreadable | None, str | None]] = []
         for rid, group in groups.items():
             try:
                 rec = self._occurrences(group)[0]
+            except UnreadableRecordError as exc:
+                out.append((rid, exc.entry, None))
+                continue
             except VerificationError as exc:
                 out.append((rid, None, str(exc)))
                 continue
