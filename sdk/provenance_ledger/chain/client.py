@@ -46,11 +46,13 @@ from provenance_ledger.core.entries import (
     ModelInfo,
     ModelRetraction,
     RecordedRun,
+    Unreadable,
+    UnreadableRecordError,
     merge_repeats,
 )
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
-from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
+from provenance_ledger.core.lineage import Lineage, UsageList, build_lineage, models_trained_on
 from provenance_ledger.core.merkle import AnchorProof
 from provenance_ledger.core.records import (
     MAX_BATCH_RUNS,
@@ -61,7 +63,7 @@ from provenance_ledger.core.records import (
     TrainingRun,
     bytes32,
 )
-from provenance_ledger.core.verify import check_record, prove_in_batch
+from provenance_ledger.core.verify import MalformedRecordError, check_record, prove_in_batch
 from provenance_ledger.errors import (
     ChainError,
     ContractRevertError,
@@ -715,9 +717,25 @@ class Registry:
         a = raw.args
         record = bytes(a["record"])
         rid = bytes(a["recordId"])
-        run = check_record(
-            rid, record, model_id=bytes(a["modelId"]), version_key=bytes(a["modelVersionKey"]), block=raw.block_number
-        )
+        try:
+            run = check_record(
+                rid,
+                record,
+                model_id=bytes(a["modelId"]),
+                version_key=bytes(a["modelVersionKey"]),
+                block=raw.block_number,
+            )
+        except MalformedRecordError as exc:
+            self._inclusion(raw, rid)  # authentic (on chain under its id), only then merely unreadable
+            raise UnreadableRecordError(
+                Unreadable(
+                    record_id=rid,
+                    recorder=to_checksum_address(a["recorder"]),
+                    block_number=raw.block_number,
+                    tx_hash=raw.tx_hash,
+                    reason=exc.reason,
+                )
+            ) from None
         root, proof = self._inclusion(raw, rid) if verify else (None, ())
         return RecordedRun(
             record_id=rid,
@@ -917,17 +935,22 @@ class Registry:
 
     def verify_runs(
         self, model: str | bytes | None = None, progress: Progress | None = None
-    ) -> list[tuple[bytes, RecordedRun | None, str | None]]:
+    ) -> list[tuple[bytes, RecordedRun | Unreadable | None, str | None]]:
         """Check every record (or one model's): (record id, the record or None, the problem or None)
-        per record id, repeats merged into their record (a repeat is not a failure)."""
+        per record id, repeats merged into their record (a repeat is not a failure). A record that is
+        authentic (hashes to its id, stored or anchored) but does not decode is no integrity failure:
+        its :class:`Unreadable` entry is given, with no problem."""
         raws = self.logs("RunRecorded", *((self.model_id(model),) if model is not None else ()), progress=progress)
         groups: dict[bytes, list[RawLog]] = {}
         for raw in raws:
             groups.setdefault(bytes(raw.args["recordId"]), []).append(raw)
-        out: list[tuple[bytes, RecordedRun | None, str | None]] = []
+        out: list[tuple[bytes, RecordedRun | Unreadable | None, str | None]] = []
         for rid, group in groups.items():
             try:
                 rec = self._occurrences(group)[0]
+            except UnreadableRecordError as exc:
+                out.append((rid, exc.entry, None))
+                continue
             except VerificationError as exc:
                 out.append((rid, None, str(exc)))
                 continue
@@ -963,7 +986,7 @@ class Registry:
         with self._query():
             return build_lineage(self, info.model_id, version)
 
-    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
+    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> UsageList:
         """Every model version that used ``datanet`` (or one version of it), through its descendants too."""
         did = self.datanet_id(datanet)
         if self._datanet_entry(did) is None:

@@ -49,7 +49,7 @@ def lineage(env: Env, as_json: bool, ref: str, tree: bool, dot: bool, no_index: 
 @click.option("--no-index", is_flag=True, help="Read event logs even when an up-to-date local index exists.")
 def used_by(env: Env, as_json: bool, ref: str, no_index: bool) -> None:
     """Which model versions used DATANET (or one version of it), directly or through fine-tunes?"""
-    from provenance_ledger.cli._common import resolve_ref, source_for
+    from provenance_ledger.cli._common import resolve_ref, source_for, stderr_console
     from provenance_ledger.report import terminal as render
 
     name, sep, v = ref.rpartition("@")
@@ -61,6 +61,8 @@ def used_by(env: Env, as_json: bool, ref: str, no_index: bool) -> None:
         version = int(v)
     usages = source_for(env, use_index=not no_index).models_trained_on(resolve_ref(name), version)
     emit([u.to_dict() for u in usages], as_json, lambda: console.print(render.usage_table(ref, usages)))
+    for line in render.unreadable_lines(getattr(usages, "unreadable", ())):
+        stderr_console().print(line, style="yellow", highlight=False, markup=False)
 
 
 @click.command(

@@ -339,13 +339,23 @@ def show(env: Env, as_json: bool, record_hash: str) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="A record exported with `show --json` (or a list of them): check this off-chain copy against the chain.",
 )
-def verify(env: Env, as_json: bool, model_name: str | None, against: str | None) -> None:
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Also exit 1 when an authentic record (someone's) is unreadable: malformed details, wrong schema.",
+)
+def verify(env: Env, as_json: bool, model_name: str | None, against: str | None, strict: bool) -> None:
     """Re-derive every record (or one model's) from the logs and check each against its on-chain
-    hash; exits 1 on any mismatch."""
+    hash; exits 1 on any mismatch.
+
+    A mismatch is bytes that do not hash to the id, topics that disagree, or a record neither
+    stored nor anchored. An authentic record that does not decode (someone's malformed record) is
+    reported as unreadable, and fails only with --strict."""
     from rich.progress import Progress
 
     from provenance_ledger.core.canonical import record_id
-    from provenance_ledger.core.entries import run_from_record_json
+    from provenance_ledger.core.entries import Unreadable, run_from_record_json
+    from provenance_ledger.report import terminal as render
 
     items: list[Any] = []
     if against:
@@ -360,6 +370,7 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
                 )
     reg = env.registry()
     results: list[dict[str, Any]] = []
+    unreadable: list[Unreadable] = []
     if against:
         for i, item in enumerate(items):
             claimed = item.get("record_id", "?")
@@ -383,6 +394,18 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
 
             checked = reg.verify_runs(resolve_ref(model_name) if model_name else None, progress=progress)
             for rid, rec, problem in checked:  # repeats of an id are merged into its earliest record
+                if isinstance(rec, Unreadable):  # authentic but malformed: someone's record, not a mismatch
+                    unreadable.append(rec)
+                    results.append(
+                        {
+                            "record_id": hexstr(rid),
+                            "ok": True,
+                            "problem": None,
+                            "repeats": [],
+                            "unreadable": rec.to_dict(),
+                        }
+                    )
+                    continue
                 repeats = [] if rec is None else [r.to_dict() for r in rec.repeats]
                 results.append(
                     {"record_id": hexstr(rid), "ok": problem is None, "problem": problem, "repeats": repeats}
@@ -401,8 +424,13 @@ def verify(env: Env, as_json: bool, model_name: str | None, against: str | None)
             + (f" ({repeated} logged more than once: counted once, the earliest authoritative)" if repeated else "")
         )
 
-    emit({"checked": len(results), "failed": len(bad), "results": results}, as_json, human)
-    if bad:
+    summary: dict[str, Any] = {"checked": len(results), "failed": len(bad)}
+    if unreadable:
+        summary["unreadable"] = len(unreadable)
+    emit({**summary, "results": results}, as_json, human)
+    for line in render.unreadable_lines(unreadable):
+        stderr_console().print(line, style="yellow", highlight=False, markup=False)
+    if bad or (strict and unreadable):
         sys.exit(1)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse, Partition, TrainingRun, details_fields
+from provenance_ledger.errors import VerificationError
 
 __all__ = [
     "REASON_CODES",
@@ -25,9 +26,12 @@ __all__ = [
     "ModelRetraction",
     "RecordedRun",
     "Repeat",
+    "Unreadable",
+    "UnreadableRecordError",
     "merge_repeats",
     "recorded_run_json",
     "run_from_record_json",
+    "short_reason",
 ]
 
 
@@ -87,6 +91,45 @@ class RecordedRun:
             log_index=self.log_index,
             anchor_root=self.anchor_root,
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Unreadable:
+    """A record that is authentically on chain under its id (its bytes hash to it, its inclusion
+    checks out) but does not decode or validate: someone's hostile or broken record. Readers that
+    meet it while walking records they did not ask for report it and carry on."""
+
+    record_id: bytes
+    recorder: str
+    block_number: int
+    tx_hash: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": hexstr(self.record_id),
+            "recorder": self.recorder,
+            "block": self.block_number,
+            "tx_hash": self.tx_hash,
+            "reason": self.reason,
+        }
+
+
+def short_reason(reason: str, limit: int = 200) -> str:
+    """A reader's reason for an unreadable record cut to ``limit`` characters (it may quote a
+    stranger's giant string)."""
+    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
+
+
+class UnreadableRecordError(VerificationError):
+    """Raised by a reader asked for a record that is :class:`Unreadable` (carried as ``entry``)."""
+
+    def __init__(self, entry: Unreadable) -> None:
+        super().__init__(
+            f"record {hexstr(entry.record_id)} (recorded by {entry.recorder}, block {entry.block_number}) "
+            f"is unreadable: {short_reason(entry.reason)}"
+        )
+        self.entry = entry
 
 
 def merge_repeats(occurrences: Iterable[RecordedRun]) -> list[RecordedRun]:

@@ -13,11 +13,18 @@ from a model version (``provenance affected --model``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from provenance_ledger.core.entries import DatanetRetraction, DatanetVersionInfo, ModelRetraction, RecordedRun
+from provenance_ledger.core.entries import (
+    DatanetRetraction,
+    DatanetVersionInfo,
+    ModelRetraction,
+    RecordedRun,
+    Unreadable,
+    UnreadableRecordError,
+)
 from provenance_ledger.core.hexutil import hexstr
 from provenance_ledger.core.records import DatanetUse
 from provenance_ledger.errors import NotFoundError
@@ -28,10 +35,12 @@ __all__ = [
     "Lineage",
     "RunNode",
     "Usage",
+    "UsageList",
     "UsedDatanet",
     "build_lineage",
     "models_derived_from",
     "models_trained_on",
+    "readable_runs",
     "retraction_dict",
 ]
 
@@ -279,20 +288,53 @@ class Usage:
         }
 
 
-def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | None = None) -> list[Usage]:
+class UsageList(list[Usage]):
+    """The answer of :func:`models_trained_on`: the usages, plus the records met on the way that are
+    authentic but unreadable (someone's malformed record), reported and otherwise left out."""
+
+    unreadable: tuple[Unreadable, ...] = ()
+
+
+def readable_runs(
+    get_runs: Callable[[Sequence[bytes]], dict[bytes, RecordedRun]],
+    get_run: Callable[[bytes], RecordedRun],
+    ids: Sequence[bytes],
+    unreadable: dict[bytes, Unreadable],
+) -> dict[bytes, RecordedRun]:
+    """The readable records of ``ids``; the unreadable ones are added to ``unreadable``."""
+    try:
+        return get_runs(ids)
+    except UnreadableRecordError:
+        out: dict[bytes, RecordedRun] = {}
+        for rid in dict.fromkeys(ids):
+            try:
+                out[rid] = get_run(rid)
+            except UnreadableRecordError as exc:
+                unreadable.setdefault(rid, exc.entry)
+        return out
+
+
+def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | None = None) -> UsageList:
     """Every model version that used ``datanet_id`` (optionally one version), transitively.
 
     Breadth first, one level at a time; sources with bulk reads (``get_runs``, ``children_of_many``)
     answer each level in a few queries instead of one per record.
     """
-    get_runs = getattr(source, "get_runs", None) or (lambda ids: {i: source.get_run(i) for i in ids})
+    bulk = getattr(source, "get_runs", None) or (lambda ids: {i: source.get_run(i) for i in ids})
     children_many = getattr(source, "children_of_many", None) or (lambda ids: {i: source.children_of(i) for i in ids})
-    out: list[Usage] = []
+    bad: dict[bytes, Unreadable] = {}
+
+    def get_runs(ids: Sequence[bytes]) -> dict[bytes, RecordedRun]:
+        return readable_runs(bulk, source.get_run, ids, bad)
+
+    out = UsageList()
     seen: set[tuple[bytes, int]] = set()
     level: list[tuple[bytes, int, int, tuple[bytes, ...]]] = []  # (record, datanet version, weight, via)
     direct = [(rid, v) for rid, v in source.datanet_use_records(datanet_id) if version is None or v == version]
     runs = get_runs([rid for rid, _ in direct])
     for rid, v in direct:
+        if rid not in runs:
+            continue
         weight = sum(u.weight_ppm for u in runs[rid].run.datanets if u.datanet_id == datanet_id and u.version == v)
         level.append((rid, v, weight, (rid,)))
     depth = 0
@@ -303,6 +345,7 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
                 seen.add((item[0], item[1]))
                 fresh.append(item)
         runs = get_runs([rid for rid, *_ in fresh])
+        fresh = [item for item in fresh if item[0] in runs]
         for rid, v, weight, via in fresh:
             rec = runs[rid]
             out.append(
@@ -319,6 +362,7 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
         kids = children_many([rid for rid, *_ in fresh])
         level = [(child, v, weight, (*via, child)) for rid, v, weight, via in fresh for child in kids[rid]]
         depth += 1
+    out.unreadable = tuple(bad.values())
     return out
 
 
@@ -383,9 +427,11 @@ def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> 
                 if child not in seen:
                     seen.add(child)
                     fresh.append((child, (*via, child), path))
-        runs = get_runs([c for c, *_ in fresh])
+        runs = readable_runs(get_runs, source.get_run, [c for c, *_ in fresh], {})
         level = []
         for child, via, path in fresh:
+            if child not in runs:
+                continue
             rec = runs[child]
             label = f"{name(rec.run.model_id)}@{rec.run.model_version}"
             out.append(

@@ -24,6 +24,7 @@ from provenance_ledger.core.records import TrainingRun
 from provenance_ledger.errors import ValidationError, VerificationError
 
 __all__ = [
+    "MalformedRecordError",
     "RecordFields",
     "Source",
     "check_record",
@@ -37,6 +38,16 @@ Source = Literal["log", "index"]
 RecordFields = tuple[bytes, str, bytes, tuple[bytes, ...], tuple[tuple[bytes, int, int], ...], bytes]
 """What :func:`~provenance_ledger.core.canonical.parse_record` returns: (model id, version, weights
 digest, parents, DataNet uses as (id, version, weight), details JSON bytes)."""
+
+
+class MalformedRecordError(VerificationError):
+    """The bytes hash to the record id (so the record is authentically the one logged) but do not
+    decode as a valid record: someone's hostile or broken record, not an integrity failure."""
+
+    def __init__(self, record_id: bytes, reason: str) -> None:
+        super().__init__(f"record {hexstr(record_id)}: {reason}")
+        self.record_id = record_id
+        self.reason = reason
 
 
 def _check_hash(record_id: bytes, record_bytes: bytes, source: Source, block: int | None) -> None:
@@ -89,7 +100,7 @@ def check_record(
     try:
         run = decode_run(record)
     except ValidationError as exc:
-        raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
+        raise MalformedRecordError(rid, str(exc)) from None
     _check_columns(
         rid,
         run.model_id,
@@ -119,7 +130,7 @@ def check_record_fields(
     try:
         fields = parse_record(record)
     except ValidationError as exc:
-        raise VerificationError(f"record {hexstr(rid)}: {exc}") from None
+        raise MalformedRecordError(rid, str(exc)) from None
     _check_columns(
         rid,
         fields[0],

@@ -75,13 +75,15 @@ from provenance_ledger.core.entries import (
     ModelRetraction,
     RecordedRun,
     Repeat,
+    Unreadable,
+    UnreadableRecordError,
 )
 from provenance_ledger.core.hashing import keccak
 from provenance_ledger.core.hexutil import hexstr
-from provenance_ledger.core.lineage import Lineage, Usage, build_lineage, models_trained_on
+from provenance_ledger.core.lineage import Lineage, UsageList, build_lineage, models_trained_on, readable_runs
 from provenance_ledger.core.merkle import merkle_levels_of_ids
 from provenance_ledger.core.records import is_id
-from provenance_ledger.core.verify import check_record, check_record_fields, prove_in_batch
+from provenance_ledger.core.verify import MalformedRecordError, check_record, check_record_fields, prove_in_batch
 from provenance_ledger.errors import ChainError, NotFoundError, ValidationError, VerificationError
 
 if TYPE_CHECKING:
@@ -800,9 +802,12 @@ class Index:
             if t0 == t_run:
                 recorder, record = _run_recorded(data)
                 rid = bytes(topics[3])
-                model_id, model_version, _, parent_ids, used, _ = check_record_fields(
-                    rid, record, model_id=bytes(topics[1]), version_key=bytes(topics[2]), block=block
-                )
+                try:
+                    model_id, model_version, _, parent_ids, used, _ = check_record_fields(
+                        rid, record, model_id=bytes(topics[1]), version_key=bytes(topics[2]), block=block
+                    )
+                except MalformedRecordError:  # authentic but unreadable: kept, read back as Unreadable
+                    model_id, model_version, parent_ids, used = bytes(topics[1]), "", (), ()
                 uses.extend((did, v, rid, model_id, w, li) for did, v, w in used)
                 parents.extend((parent, rid) for parent in parent_ids)
                 row = [rid, model_id, bytes(topics[2]), model_version, block, tx, li, record, recorder, None]
@@ -942,14 +947,26 @@ class Index:
             return cached
         _, model_id, version_key, model_version, block, tx, li, record, recorder, root = row
         record = bytes(record)
-        run = check_record(
-            rid,
-            record,
-            model_id=bytes(model_id),
-            version_key=bytes(version_key),
-            model_version=model_version,
-            source="index",
-        )
+        try:
+            run = check_record(
+                rid,
+                record,
+                model_id=bytes(model_id),
+                version_key=bytes(version_key),
+                model_version=model_version,
+                source="index",
+            )
+        except MalformedRecordError as exc:
+            self._check_seal("run", rid, _run_parts(row), f"runs row {hexstr(rid)}")
+            raise UnreadableRecordError(
+                Unreadable(
+                    record_id=rid,
+                    recorder=_checksum(bytes(recorder)),
+                    block_number=int(block),
+                    tx_hash=hexstr(tx),
+                    reason=exc.reason,
+                )
+            ) from None
         self._check_seal("run", rid, _run_parts(row), f"runs row {hexstr(rid)}")
         proof: tuple[bytes, ...] = ()
         if root is not None:
@@ -1262,7 +1279,7 @@ class Index:
         )
         return build_lineage(_Prefetched(self, runs, None), info.model_id, version)
 
-    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> list[Usage]:
+    def models_trained_on(self, datanet: str | bytes, version: int | None = None) -> UsageList:
         """Every model version that used ``datanet`` (or one version of it), through fine-tunes too."""
         did = self.datanet_id(datanet)
         if self._db.execute("SELECT 1 FROM datanets WHERE datanet_id = ?", (did,)).fetchone() is None:
@@ -1270,7 +1287,7 @@ class Index:
         self._check_uses(did)
         ids = self.descendants(did, version)
         try:
-            runs = self.get_runs(ids)
+            runs = readable_runs(self.get_runs, self.get_run, ids, {})
         except NotFoundError as exc:
             raise VerificationError(f"{exc}: {_REBUILD}") from None
         return models_trained_on(_Prefetched(self, runs, self.children_of_many(ids)), did, version)

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from provenance_ledger.core.entries import DatanetRetraction, ModelRetraction
+from provenance_ledger.core.entries import DatanetRetraction, ModelRetraction, Unreadable, short_reason
 from provenance_ledger.core.lineage import Lineage, RunNode, Usage
 from provenance_ledger.core.records import Partition, PreprocessingStep
 from provenance_ledger.report import safe
@@ -225,3 +225,22 @@ def usage_table(datanet: str, usages: Sequence[Usage]) -> Table:
             Text(str(u.recorded.block_number)),
         )
     return t
+
+
+def unreadable_lines(entries: Sequence[Unreadable]) -> list[str]:
+    """One flagged line per recorder of authentic but unreadable records met by a reader (someone's
+    malformed record, left out of the answer): ``"1 unreadable record by 0x…: <reason>"``. The
+    recorder's reason text is shown with controls as escapes."""
+    by: dict[str, list[Unreadable]] = {}
+    for e in entries:
+        by.setdefault(e.recorder, []).append(e)
+    lines = []
+    for recorder, group in by.items():
+        n = len(group)
+        ids = ", ".join(hx(e.record_id, True) for e in group)
+        lines.append(
+            safe.visible(
+                f"warning: {n} unreadable record{'s' if n > 1 else ''} by {recorder} ({ids}), left out: {short_reason(group[0].reason)}"
+            )
+        )
+    return lines
