@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
@@ -44,6 +46,29 @@ def index() -> None:
     million records, verified on read. `lineage` and `used-by` use it when it is up to date."""
 
 
+@contextmanager
+def _block_progress(description: str, *, disable: bool) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress bar on stderr over blocks; yields the (done, total) callback to report to."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("blocks"),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=True,
+        disable=disable,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield progress
+
+
 def _check_db_path(db: str) -> None:
     """An index file that cannot be created (its folder is a file, or unwritable) is a one-line error."""
     from pathlib import Path
@@ -73,8 +98,6 @@ def _check_db_path(db: str) -> None:
 @click.option("--rebuild", is_flag=True, help="Delete the index (and its key) first and read every event again.")
 def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int, rebuild: bool) -> None:
     """Read every registry event since the last sync into the index (incremental, reorg-safe)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from provenance_ledger.index.store import Index, key_path
 
     if db is not None:
@@ -86,21 +109,7 @@ def sync_cmd(env: Env, as_json: bool, db: str | None, confirmations: int, rebuil
         for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm"), key_path(path)):
             p.unlink(missing_ok=True)
     with Index(path) as idx:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("blocks"),
-            TimeElapsedColumn(),
-            console=stderr_console(),
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            task = bar.add_task("syncing", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with _block_progress("syncing", disable=as_json) as progress:
             r = idx.sync(reg, confirmations=confirmations, progress=progress)
         st = idx.status()
     data = {
@@ -208,27 +217,12 @@ def status_cmd(env: Env, as_json: bool, db: str | None) -> None:
 def verify_cmd(env: Env, as_json: bool, db: str | None, span: int) -> None:
     """Compare every row of the index with the chain (re-reading the registry's logs): exits 1 and
     names each deleted, inserted or altered row, with its block range, if they differ."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from provenance_ledger.index.store import Index
 
     path = index_path(env, db)
     with Index(path, create=False) as idx:
         reg = env.registry()
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("blocks"),
-            TimeElapsedColumn(),
-            console=stderr_console(),
-            transient=True,
-        ) as bar:
-            task = bar.add_task("re-reading the chain", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
+        with _block_progress("re-reading the chain", disable=False) as progress:
             report = idx.verify(reg, span=span, progress=progress)
     data = report.as_dict()
 
