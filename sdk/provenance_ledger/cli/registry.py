@@ -40,7 +40,7 @@ def model() -> None:
 @keystore_option
 @click.argument("name")
 def model_register(env: Env, as_json: bool, keystore: str | None, name: str) -> None:
-    """Claim model NAME (first come, first owned); you become its owner."""
+    """Register model NAME in your own name space (its id is keccak256(abi.encode(you, NAME))); you own it."""
     reg = env.registry(sign=True, keystore=keystore)
     mid, tx = reg.register_model(name)
     emit(
@@ -100,7 +100,7 @@ def datanet() -> None:
 @keystore_option
 @click.argument("name")
 def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -> None:
-    """Claim DataNet NAME; you become its owner and may publish versions."""
+    """Register DataNet NAME in your own name space; you own it and may publish versions."""
     reg = env.registry(sign=True, keystore=keystore)
     did, tx = reg.register_datanet(name)
     emit(
