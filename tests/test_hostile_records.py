@@ -179,3 +179,51 @@ def test_hostile_records_through_the_command(chain: Any) -> None:
             lines = direct.stderr.strip().splitlines()
             assert len(lines) == 1 and lines[0].startswith("error:") and bad_id in lines[0], (kind, ask, lines)
             assert _addr(key) in lines[0] and "\x1b" not in lines[0]
+
+
+def test_a_strangers_record_naming_retracted_inputs_changes_no_honest_answer(
+    w3, registry: Registry, accounts, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """The last hostile class: after the owner retracts alpha@1 (pii) and base@1.0 (superseded), a
+    stranger records, for its own model, a well-formed run on alpha@1 with base@1.0 as parent. The
+    contract accepts it (retraction never edits or blocks the record history), so it is data: it
+    shows in used-by and affected, flagged as standing on retracted inputs (its licence check is
+    blocked), while the honest lineage and licence answers are exactly what they were."""
+    from provenance_ledger.core.licensing import check_use
+    from provenance_ledger.core.lineage import models_derived_from
+
+    assert registry.signer is not None
+    owner = registry.signer.address
+    base = registry.record_run(make_run("base", "1.0", uses=[("alpha", 1, 1_000_000)])).record_id
+    registry.record_run(make_run("tuned", "2.0", parents=(base,), uses=[("beta", 1, 1_000_000)]))
+    registry.retract_datanet_version("alpha", 1, reason="pii", note="ipfs://incident")
+    registry.retract_model_version("base", "1.0", reason="superseded")
+    before_lineage = registry.lineage("tuned", "2.0").to_dict()
+    before_verdict = check_use(registry.lineage("tuned", "2.0"), use="academic", at_time=1).to_dict()
+    before_used = [u.to_dict() for u in registry.models_trained_on("alpha", 1)]
+
+    stranger = _stranger(w3, registry, accounts[7])
+    evil = make_run("evil", "1", parents=(base,), uses=[("alpha", 1, 1_000_000)], owner=owner)
+    import dataclasses
+
+    evil = dataclasses.replace(evil, model_id=stranger.model_id("evil"))
+    evil_id = stranger.record_run(evil).record_id
+
+    assert registry.lineage("tuned", "2.0").to_dict() == before_lineage
+    assert check_use(registry.lineage("tuned", "2.0"), use="academic", at_time=1).to_dict() == before_verdict
+    used = registry.models_trained_on("alpha", 1)
+    assert [u.to_dict() for u in used if u.recorded.record_id != evil_id] == before_used
+    assert [u.label for u in used if u.recorded.record_id == evil_id] == ["evil@1"]  # the one new line
+    assert not used.unreadable
+    derived = models_derived_from(registry, registry.model_id("base"), "1.0")
+    assert sorted(d.label for d in derived) == ["evil@1", "tuned@2.0"]
+    # the stranger's model stands on a pii-retracted DataNet version and a retracted parent: blocked
+    theirs = check_use(registry.lineage(stranger.model_id("evil"), "1"), use="academic", at_time=1)
+    assert theirs.decision == "blocked" and [m.model for m in theirs.model_retractions] == ["base@1.0"]
+
+    idx = Index(tmp_path / "i.sqlite", default_owner=owner)
+    idx.sync(registry)
+    assert idx.lineage("tuned", "2.0").to_dict() == before_lineage
+    iused = idx.models_trained_on("alpha", 1)
+    assert [u.to_dict() for u in iused if u.recorded.record_id != evil_id] == before_used
+    assert len(iused) == len(before_used) + 1

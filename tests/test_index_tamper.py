@@ -44,6 +44,8 @@ def _chain(url: str) -> tuple[Registry, dict[str, bytes]]:
     tuned = reg.record_run(
         make_run("tuned", "2.0", parents=(base,), uses=[("corpus", 1, 1_000_000)], owner=owner)
     ).record_id
+    reg.retract_datanet_version("corpus", 1, reason="licence", note="ipfs://licence-dispute")
+    reg.retract_model_version("base", "1.0", reason="superseded")
     return reg, {"base": base, "tuned": tuned}
 
 
@@ -85,6 +87,18 @@ def _datanet_name(db: sqlite3.Connection, ids: dict[str, bytes], owner: str) -> 
     db.execute("UPDATE datanets SET name = 'public-domain-corpus'")
 
 
+def _delete_datanet_retraction(db: sqlite3.Connection, ids: dict[str, bytes], owner: str) -> None:
+    db.execute("DELETE FROM datanet_retractions")
+
+
+def _soften_retraction(db: sqlite3.Connection, ids: dict[str, bytes], owner: str) -> None:
+    db.execute("UPDATE datanet_retractions SET reason = 4, note = 'superseded, nothing to see'")
+
+
+def _delete_model_retraction(db: sqlite3.Connection, ids: dict[str, bytes], owner: str) -> None:
+    db.execute("DELETE FROM model_retractions")
+
+
 TAMPERINGS: dict[str, tuple[Callable[[sqlite3.Connection, dict[str, bytes], str], None], str]] = {
     "deleted run": (_delete_run, "runs"),
     "inserted forged run": (_insert_forged_run, "runs"),
@@ -92,6 +106,9 @@ TAMPERINGS: dict[str, tuple[Callable[[sqlite3.Connection, dict[str, bytes], str]
     "changed content root": (_content_root, "datanet_versions"),
     "changed model name": (_model_name, "models"),
     "changed DataNet name": (_datanet_name, "datanets"),
+    "deleted DataNet retraction": (_delete_datanet_retraction, "datanet_retractions"),
+    "retraction licence -> superseded": (_soften_retraction, "datanet_retractions"),
+    "deleted model retraction": (_delete_model_retraction, "model_retractions"),
 }
 
 

@@ -121,9 +121,23 @@ def test_retraction_judged_even_with_unknown_terms() -> None:
     assert v.decision == BLOCKED and v.findings[0].clause.startswith("retracted by its owner (pii)")
 
 
-def test_model_retraction_does_not_change_the_verdict() -> None:
-    v = check_use(retract(tuned(), {}, {"base@1": "pii"}), use="commercial", at_time=1)
-    assert v.decision == ALLOWED
+@pytest.mark.parametrize(
+    ("reason", "decision"), [("pii", BLOCKED), ("licence", BLOCKED), ("corrupt", NEEDS_REVIEW), ("other", NEEDS_REVIEW)]
+)
+def test_retracted_model_version_in_the_lineage_counts(reason: str, decision: str) -> None:
+    # base@1 retracted: the fine-tune tuned@2 inherits its weights, so it is judged by the same rule.
+    v = check_use(retract(tuned(), {}, {"base@1": reason}), use="commercial", at_time=1)
+    assert v.decision == decision
+    assert [(m.model, m.reached_via, m.decision) for m in v.model_retractions] == [
+        ("base@1", ("tuned@2", "base@1"), decision)
+    ]
+    assert v.clause == f"base@1: retracted by its owner ({reason}) at block 43 (no note)"
+    d = json.loads(json.dumps(v.to_dict()))
+    assert d["model_retractions"][0]["retraction"]["reason"] == reason
+    assert all(f.decision == ALLOWED for f in v.findings)  # the DataNet findings are unchanged
+    # The checked version itself, retracted, counts too; a lineage without retractions has none.
+    assert check_use(retract(tuned(), {}, {"tuned@2": reason}), use="academic", at_time=1).decision == decision
+    assert check_use(tuned(), use="commercial", at_time=1).model_retractions == ()
 
 
 # ----------------------------------------------------------------- attribution rule
@@ -248,3 +262,10 @@ def test_retraction_in_every_answer_on_anvil(tmp_path: Path, anvil: AnvilNode) -
     got = cli.json("affected", "base@1.0")
     assert got["kind"] == "model"  # type: ignore[index]
     assert [(r["model"], r["depth"], r["path"]) for r in got["affected"]] == [("tuned", 1, ["base@1.0", "tuned@1.1"])]  # type: ignore[index]
+    # ... counts in the fine-tune's licence check (needs review: superseded), flagged in affected and used-by
+    verdict = json.loads(cli("license-check", "tuned@1.1", "--use", "academic", "--json", ok=False).stdout)
+    assert [(m["model"], m["decision"]) for m in verdict["model_retractions"]] == [("base@1.0", "needs-review")]
+    assert verdict["decision"] == "blocked"  # alpha@1 (pii) still decides
+    rows = cli.json("affected", "alpha@1")["affected"]  # type: ignore[index]
+    assert [(r["model"], (r["retracted"] or {}).get("reason")) for r in rows] == [("base", "superseded"), ("tuned", None)]
+    assert "base@1.0 (RETRACTED: superseded)" in cli("used-by", "alpha@1").stdout

@@ -36,7 +36,8 @@ def _kind(src: Any, name: str, version: str) -> str:
     )
 
 
-def _rows(src: Any, kind: str, name: str, version: str) -> list[dict[str, Any]]:
+def _rows(src: Any, kind: str, name: str, version: str) -> tuple[list[dict[str, Any]], tuple[Any, ...]]:
+    """The affected runs as JSON rows, and the unreadable records met on the way."""
     from provenance_ledger.core.hexutil import hexstr
     from provenance_ledger.core.lineage import models_derived_from
 
@@ -46,11 +47,13 @@ def _rows(src: Any, kind: str, name: str, version: str) -> list[dict[str, Any]]:
         usages = src.models_trained_on(name, int(version))
         labels = {u.recorded.record_id: u.label for u in usages}
         start = f"{src.datanet_version(name, int(version)).label}"
-        return [
+        rows = [
             u.to_dict() | {"path": [start, *(labels.get(v, hexstr(v)) for v in u.via)], "depth": u.depth + 1}
             for u in usages
         ]
-    return [d.to_dict() for d in models_derived_from(src, src.model_id(name), version)]
+        return rows, tuple(getattr(usages, "unreadable", ()))
+    found = models_derived_from(src, src.model_id(name), version)
+    return [d.to_dict() for d in found], found.unreadable
 
 
 @click.command(
@@ -71,21 +74,23 @@ def affected(env: Env, as_json: bool, ref: str, kind: str | None, no_index: bool
     through fine-tunes, and by which path? What a retraction reaches."""
     from rich.table import Table
 
-    from provenance_ledger.cli._common import source_for
+    from provenance_ledger.cli._common import source_for, stderr_console
+    from provenance_ledger.report import terminal as render
 
     name, version = split_ref(ref, "NAME@VERSION")
     src = source_for(env, use_index=not no_index)
     kind = kind or _kind(src, name, version)
-    rows = _rows(src, kind, name, version)
-    data = {"kind": kind, "of": ref, "affected": rows}
+    rows, unreadable = _rows(src, kind, name, version)
+    data = {"kind": kind, "of": ref, "affected": rows, "unreadable": [u.to_dict() for u in unreadable]}
 
     def human() -> None:
         t = Table(title=safe.text(f"Model versions derived from {kind} {ref}"))
         for col in ("model version", "depth", "path", "record", "block"):
             t.add_column(col, overflow="fold")
         for r in rows:
+            gone = r.get("retracted")
             t.add_row(
-                safe.text(f"{r['model']}@{r['version']}"),
+                safe.text(f"{r['model']}@{r['version']}" + (f" (RETRACTED: {gone['reason']})" if gone else "")),
                 str(r["depth"]),
                 safe.text(" → ".join(r["path"])),
                 r["record_id"][:10] + "…",
@@ -95,3 +100,5 @@ def affected(env: Env, as_json: bool, ref: str, kind: str | None, no_index: bool
         console.print(f"{len(rows)} affected run(s)", highlight=False)
 
     emit(data, as_json, human)
+    for line in render.unreadable_lines(unreadable):
+        stderr_console().print(line, style="yellow", highlight=False, markup=False)

@@ -102,6 +102,13 @@ def license_check(env: Env, as_json: bool, ref: str, use: str, domain: str | Non
                 safe.text(f.clause),
             )
         console.print(t)
+        for m in verdict.model_retractions:
+            console.print(
+                f"retracted model version {safe.markup(m.model)} (via {safe.markup(' → '.join(m.reached_via))}):"
+                f" {safe.markup(m.decision)}: {safe.markup(m.clause)}",
+                highlight=False,
+                soft_wrap=True,
+            )
         # One line per print, never wrapped: no text of a notice can start a line of its own.
         for n in verdict.notice_texts:
             console.print(f"attribution owed: {safe.markup(n)}", highlight=False, soft_wrap=True)

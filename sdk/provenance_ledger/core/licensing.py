@@ -65,14 +65,20 @@ Retraction (check 0) is why: data retracted for personal data or for a licence p
 used any more, whatever its published terms say, so the version blocks; a version retracted as
 corrupt, superseded or for another reason still carries valid terms, but a person should decide
 whether the model must be retrained, so it needs review. The finding names the retraction (reason,
-note, block and transaction in `retraction`). Retractions of model versions are shown by
-`lineage` and `audit` but do not change the verdict: licence terms come from DataNet versions.
+note, block and transaction in `retraction`).
+
+**Retracted model versions.** The checked model version, or any model version it descends from
+through parents, may be retracted by its model's owner. Such a version is judged by the same rule
+(each once, through the shortest path): retracted for `pii` or `licence`, it blocks, because its
+weights were trained on data that must not be used and every descendant inherits them; for any
+other reason it needs review. These findings are listed under `model_retractions`, before the
+DataNet findings, and count in the verdict like them.
 
 | Verdict | Rule |
 |---|---|
-| blocked | any DataNet version is blocked |
-| needs-review | otherwise, any DataNet version needs review |
-| allowed | every DataNet version is allowed |
+| blocked | any DataNet version, or any retracted model version of the lineage, is blocked |
+| needs-review | otherwise, any DataNet version or retracted model version needs review |
+| allowed | every DataNet version is allowed and no model version of the lineage is retracted |
 | attribution | every notice of every version whose terms require attribution is owed, whatever the verdict |
 | share-alike | applies if any version requires it; the share-alike licences are listed (several distinct ones may be incompatible: `share_alike_conflict`) |
 <!-- /rules -->
@@ -103,6 +109,7 @@ __all__ = [
     "USE_CLASSES",
     "Finding",
     "LicenseTerms",
+    "ModelFinding",
     "Obligation",
     "Verdict",
     "check_use",
@@ -444,6 +451,35 @@ class Finding:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ModelFinding:
+    """The decision for one retracted model version of the transitive lineage (the checked version
+    itself or one it descends from)."""
+
+    model: str
+    """``name@version`` of the retracted model version."""
+    reached_via: tuple[str, ...]
+    """Model versions (``name@version``) from the checked model down to the retracted one."""
+    decision: str
+    """:data:`BLOCKED` for reasons in :data:`BLOCKING_RETRACTIONS`, else :data:`NEEDS_REVIEW`."""
+    clause: str
+    retraction: dict[str, Any]
+    """The retraction (reason, reason_code, note, owner, block, tx_hash)."""
+
+    @property
+    def label(self) -> str:
+        return self.model
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "reached_via": list(self.reached_via),
+            "decision": self.decision,
+            "clause": self.clause,
+            "retraction": self.retraction,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class Obligation:
     """An attribution notice or share-alike requirement owed because of one DataNet version."""
 
@@ -475,16 +511,21 @@ class Verdict:
     """Attribution notices owed, one per DataNet version requiring attribution."""
     share_alike: tuple[Obligation, ...]
     """Share-alike requirements, one per DataNet version imposing one."""
+    model_retractions: tuple[ModelFinding, ...] = ()
+    """One per retracted model version of the lineage (the checked one or an ancestor)."""
 
     @property
     def deciding(self) -> tuple[Finding, ...]:
-        """The findings whose decision is the verdict's."""
+        """The DataNet findings whose decision is the verdict's."""
         return tuple(f for f in self.findings if f.decision == self.decision)
 
     @property
     def clause(self) -> str:
-        """The first deciding clause, prefixed with its DataNet version."""
-        first = self.deciding[0] if self.deciding else None
+        """The first deciding clause (a retracted model version's first, then the DataNet
+        versions'), prefixed with its model or DataNet version."""
+        first = next((m for m in self.model_retractions if m.decision == self.decision), None) or next(
+            iter(self.deciding), None
+        )
         return "" if first is None else f"{first.label}: {first.clause}"
 
     @property
@@ -515,6 +556,7 @@ class Verdict:
             "decision": self.decision,
             "clause": self.clause,
             "findings": [f.to_dict() for f in self.findings],
+            "model_retractions": [m.to_dict() for m in self.model_retractions],
             "attribution": [n.to_dict() for n in self.notices],
             "share_alike": {
                 "required": self.share_alike_required,
@@ -555,6 +597,23 @@ def _transitive(lineage: Lineage) -> Iterator[tuple[UsedDatanet, tuple[str, ...]
         queue.extend((p, (*path, p.label)) for p in node.parents)
 
 
+def _retracted_models(lineage: Lineage) -> Iterator[tuple[RunNode, tuple[str, ...]]]:
+    """Every retracted model version of the lineage once, with the shortest model path to it."""
+    seen_runs: set[bytes] = set()
+    seen: set[tuple[bytes, str]] = set()
+    queue: deque[tuple[RunNode, tuple[str, ...]]] = deque((r, (r.label,)) for r in lineage.runs)
+    while queue:
+        node, path = queue.popleft()
+        if node.record_id in seen_runs:
+            continue
+        seen_runs.add(node.record_id)
+        key = (node.recorded.run.model_id, node.recorded.run.model_version)
+        if node.retraction is not None and key not in seen:
+            seen.add(key)
+            yield node, path
+        queue.extend((p, (*path, p.label)) for p in node.parents)
+
+
 def _checks(terms: LicenseTerms, *, use: str, domain: str | None, at_time: int | None) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     if terms.expires_at is not None:
@@ -587,8 +646,9 @@ def _checks(terms: LicenseTerms, *, use: str, domain: str | None, at_time: int |
     return out
 
 
-def _retraction_check(used: UsedDatanet) -> tuple[str, str]:
-    """Check 0: a retracted DataNet version blocks (pii, licence) or needs review (any other reason)."""
+def _retraction_check(used: UsedDatanet | RunNode) -> tuple[str, str]:
+    """Check 0: a retracted DataNet or model version blocks (pii, licence) or needs review (any other
+    reason)."""
     r = used.retraction
     assert r is not None
     decision = BLOCKED if r.reason_name in BLOCKING_RETRACTIONS else NEEDS_REVIEW
@@ -649,10 +709,23 @@ def check_use(lineage: Lineage, *, use: str, domain: str | None = None, at_time:
                 retraction=retraction_dict(used.retraction),
             )
         )
+    model_findings: list[ModelFinding] = []
+    for node, path in _retracted_models(lineage):
+        decision, clause = _retraction_check(node)
+        model_findings.append(
+            ModelFinding(
+                model=node.label,
+                reached_via=path,
+                decision=decision,
+                clause=clause,
+                retraction=retraction_dict(node.retraction) or {},
+            )
+        )
     if not findings:
         findings_decision = NEEDS_REVIEW  # a lineage without DataNets cannot be judged
     else:
         findings_decision = _worst([f.decision for f in findings])
+    findings_decision = _worst([findings_decision, *(m.decision for m in model_findings)])
     return Verdict(
         model=f"{lineage.model_name}@{lineage.model_version}",
         use=use,
@@ -662,6 +735,7 @@ def check_use(lineage: Lineage, *, use: str, domain: str | None = None, at_time:
         findings=tuple(findings),
         notices=tuple(notices),
         share_alike=tuple(share_alike),
+        model_retractions=tuple(model_findings),
     )
 
 

@@ -31,6 +31,7 @@ from provenance_ledger.errors import NotFoundError
 
 __all__ = [
     "Descendant",
+    "DescendantList",
     "LedgerSource",
     "Lineage",
     "RunNode",
@@ -267,6 +268,8 @@ class Usage:
     """Record ids from the run that used the DataNet directly down to this one."""
     model_owner: str | None = None
     """Who registered the model (None if the reader has no ModelRegistered event for it)."""
+    retraction: ModelRetraction | None = None
+    """The retraction of this model version by its owner, None if it is not retracted."""
 
     @property
     def label(self) -> str:
@@ -277,6 +280,7 @@ class Usage:
             "model": self.model_name,
             "model_id": hexstr(self.recorded.run.model_id),
             "model_owner": self.model_owner,
+            "retracted": retraction_dict(self.retraction),
             "recorder": self.recorded.recorder,
             "version": self.recorded.run.model_version,
             "record_id": hexstr(self.recorded.record_id),
@@ -323,6 +327,7 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
     bulk = getattr(source, "get_runs", None) or (lambda ids: {i: source.get_run(i) for i in ids})
     children_many = getattr(source, "children_of_many", None) or (lambda ids: {i: source.children_of(i) for i in ids})
     bad: dict[bytes, Unreadable] = {}
+    _, m_retracted = _retractions(source)
 
     def get_runs(ids: Sequence[bytes]) -> dict[bytes, RecordedRun]:
         return readable_runs(bulk, source.get_run, ids, bad)
@@ -357,6 +362,7 @@ def models_trained_on(source: LedgerSource, datanet_id: bytes, version: int | No
                     depth=depth,
                     via=via,
                     model_owner=source.model_owner_of(rec.run.model_id),
+                    retraction=m_retracted.get((rec.run.model_id, rec.run.model_version)),
                 )
             )
         kids = children_many([rid for rid, *_ in fresh])
@@ -379,6 +385,8 @@ class Descendant:
     path: tuple[str, ...]
     """``name@version`` labels along ``via``."""
     model_owner: str | None = None
+    retraction: ModelRetraction | None = None
+    """The retraction of this model version by its owner, None if it is not retracted."""
 
     @property
     def label(self) -> str:
@@ -389,6 +397,7 @@ class Descendant:
             "model": self.model_name,
             "model_id": hexstr(self.recorded.run.model_id),
             "model_owner": self.model_owner,
+            "retracted": retraction_dict(self.retraction),
             "version": self.recorded.run.model_version,
             "record_id": hexstr(self.recorded.record_id),
             "block": self.recorded.block_number,
@@ -398,9 +407,17 @@ class Descendant:
         }
 
 
-def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> list[Descendant]:
+class DescendantList(list[Descendant]):
+    """The answer of :func:`models_derived_from`: the descendants, plus the records met on the way
+    that are authentic but unreadable (someone's malformed record), reported and otherwise left out."""
+
+    unreadable: tuple[Unreadable, ...] = ()
+
+
+def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> DescendantList:
     """Every model version whose lineage contains a run of ``model_id@version``, breadth first,
-    each run once (by its shortest path); the start's own runs are not listed."""
+    each run once (by its shortest path); the start's own runs are not listed. Each carries its
+    model version's retraction, if any."""
     get_runs = getattr(source, "get_runs", None) or (lambda ids: {i: source.get_run(i) for i in ids})
     children_many = getattr(source, "children_of_many", None) or (lambda ids: {i: source.children_of(i) for i in ids})
     names: dict[bytes, str] = {}
@@ -416,7 +433,9 @@ def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> 
     level: list[tuple[bytes, tuple[bytes, ...], tuple[str, ...]]] = [
         (r.record_id, (r.record_id,), (start_label,)) for r in starts
     ]
-    out: list[Descendant] = []
+    out = DescendantList()
+    bad: dict[bytes, Unreadable] = {}
+    _, m_retracted = _retractions(source)
     depth = 0
     while level:
         depth += 1
@@ -427,7 +446,7 @@ def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> 
                 if child not in seen:
                     seen.add(child)
                     fresh.append((child, (*via, child), path))
-        runs = readable_runs(get_runs, source.get_run, [c for c, *_ in fresh], {})
+        runs = readable_runs(get_runs, source.get_run, [c for c, *_ in fresh], bad)
         level = []
         for child, via, path in fresh:
             if child not in runs:
@@ -442,7 +461,9 @@ def models_derived_from(source: LedgerSource, model_id: bytes, version: str) -> 
                     via=via,
                     path=(*path, label),
                     model_owner=source.model_owner_of(rec.run.model_id),
+                    retraction=m_retracted.get((rec.run.model_id, rec.run.model_version)),
                 )
             )
             level.append((child, via, (*path, label)))
+    out.unreadable = tuple(bad.values())
     return out

@@ -41,12 +41,14 @@ Schema (ids and hashes are 32-byte BLOBs, addresses 20-byte BLOBs)::
     seals(kind, key, mac)                    HMAC-SHA256 of each runs/models/datanets/datanet_versions row
                                              as synced, keyed by ``<db>.key`` (0600, outside this file)
     tallies(kind, key, count, xor, mac)      sealed count and xor of the runs of each version key ("vk"),
-                                             the uses of each DataNet ("du"), the fine-tunes of each record ("pc")
+                                             the uses of each DataNet ("du"), the fine-tunes of each record ("pc"),
+                                             the repeats of each record ("rp"), and of every DataNet and
+                                             model retraction row ("dr", "mr"; key b"", element sha256 of the row)
 
 The index cannot lie: whoever edits the SQLite file cannot re-seal what they changed without the key
 file. Every runs, models, datanets and datanet_versions row served is checked against its seal (and
-a model's or DataNet's name against its id); the tallies catch rows deleted or inserted under the
-version, DataNet or parent a query reads. A mismatch is a VerificationError naming the row and
+a model's or DataNet's name against its id); the tallies catch rows deleted, inserted or altered
+under the version, DataNet or parent a query reads, and in the repeats and retraction tables. A mismatch is a VerificationError naming the row and
 telling to rebuild (`provenance index sync --rebuild`). :meth:`Index.verify` compares every row with
 the chain's logs (``provenance index verify``).
 """
@@ -111,7 +113,7 @@ __all__ = [
     "key_path",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_MAX_LOGS = 5_000
 """Aim for about this many logs per eth_getLogs page: half of Infura's 10,000-result cap, so that a
 denser stretch rarely gets a page refused (a refused page is halved anyway)."""
@@ -257,6 +259,11 @@ def _enc(*parts: object) -> bytes:
 
 def _xor(a: bytes, b: bytes) -> bytes:
     return bytes(x ^ y for x, y in zip(a, b, strict=True))
+
+
+def _row_element(row: Sequence[Any]) -> bytes:
+    """A tally element standing for a whole row (repeats, retractions): any edit of it changes the xor."""
+    return hashlib.sha256(_enc(*row)).digest()
 
 
 def _use_element(version: int, rid: bytes) -> bytes:
@@ -496,6 +503,31 @@ class Index:
         self._tally_add("vk", vk)
         self._tally_add("du", du)
         self._tally_add("pc", pc)
+        self._tally_rows(
+            self._db.execute("SELECT * FROM repeats").fetchall(),
+            self._db.execute("SELECT * FROM datanet_retractions").fetchall(),
+            self._db.execute("SELECT * FROM model_retractions").fetchall(),
+        )
+
+    def _has_row(self, table: str, block: int, log_index: int) -> bool:
+        sql = f"SELECT 1 FROM {table} WHERE block = ? AND log_index = ?"  # table is one of three literals
+        return self._db.execute(sql, (block, log_index)).fetchone() is not None
+
+    def _tally_rows(
+        self,
+        repeats: Sequence[Sequence[Any]],
+        d_retractions: Sequence[Sequence[Any]],
+        m_retractions: Sequence[Sequence[Any]],
+    ) -> None:
+        """Tally new repeats rows (per record) and retraction rows (one tally per table)."""
+        rp: dict[bytes, list[bytes]] = {}
+        for r in repeats:
+            rp.setdefault(bytes(r[0]), []).append(_row_element(_norm(r)))
+        self._tally_add("rp", rp)
+        if d_retractions:
+            self._tally_add("dr", {b"": [_row_element(_norm(r)) for r in d_retractions]})
+        if m_retractions:
+            self._tally_add("mr", {b"": [_row_element(_norm(r)) for r in m_retractions]})
 
     def _check_entity(self, kind: str, eid: bytes, name: str, owner: bytes, block: int) -> None:
         label = "model" if kind == "model" else "DataNet"
@@ -919,9 +951,13 @@ class Index:
             self._seal_rows("datanet", [(d[0], (d[1], d[2], d[3])) for d in datanets])
             self._seal_rows("dv", [(v[0] + v[1].to_bytes(8, "big"), v[2:]) for v in versions])
             new_records = len(firsts)
+            repeats = [r for r in repeats if not self._has_row("repeats", r[1], r[3])]
+            d_retractions = [r for r in d_retractions if not self._has_row("datanet_retractions", r[0], r[1])]
+            m_retractions = [r for r in m_retractions if not self._has_row("model_retractions", r[0], r[1])]
             db.executemany("INSERT OR IGNORE INTO repeats VALUES (?,?,?,?,?,?)", repeats)
             db.executemany("INSERT OR IGNORE INTO datanet_retractions VALUES (?,?,?,?,?,?,?,?)", d_retractions)
             db.executemany("INSERT OR IGNORE INTO model_retractions VALUES (?,?,?,?,?,?,?,?,?)", m_retractions)
+            self._tally_rows(repeats, d_retractions, m_retractions)
             db.executemany("INSERT OR IGNORE INTO datanet_uses VALUES (?,?,?,?,?,?)", uses)
             db.executemany("INSERT OR IGNORE INTO parents VALUES (?,?)", parents)
             db.executemany("INSERT OR IGNORE INTO anchors VALUES (?,?,?,?,?,?)", anchors)
@@ -990,9 +1026,17 @@ class Index:
         return rec
 
     def _repeats(self, rid: bytes) -> tuple[Repeat, ...]:
-        """Later events of ``rid`` (an anchored repeat's proof is checked against its stored tree)."""
+        """Later events of ``rid`` (an anchored repeat's proof is checked against its stored tree; the
+        rows against their tally)."""
         out = []
-        for block, tx, li, recorder, root in self._db.execute(REPEATS_SQL, (rid,)):
+        rows = self._db.execute(REPEATS_SQL, (rid,)).fetchall()
+        self._check_tally(
+            "rp",
+            rid,
+            [_row_element(_norm((rid, b, tx, li, rec, root))) for b, tx, li, rec, root in rows],
+            f"repeats of {hexstr(rid)}",
+        )
+        for block, tx, li, recorder, root in rows:
             if root is not None:
                 self._proof(bytes(root), rid)
             out.append(
@@ -1168,7 +1212,7 @@ class Index:
             if version is not None:
                 sql += " AND version = ?"
                 args.append(version)
-        rows = self._db.execute(sql + " ORDER BY block, log_index", args).fetchall()
+        rows = self._checked_retractions("datanet_retractions", "dr", sql, args)
         return [
             DatanetRetraction(
                 datanet_id=bytes(d),
@@ -1198,7 +1242,7 @@ class Index:
             if version is not None:
                 sql += " AND version_key = ?"
                 args.append(model_version_key(mid, version))
-        rows = self._db.execute(sql + " ORDER BY block, log_index", args).fetchall()
+        rows = self._checked_retractions("model_retractions", "mr", sql, args)
         return [
             ModelRetraction(
                 model_id=bytes(m),
@@ -1213,6 +1257,15 @@ class Index:
             )
             for b, li, m, k, o, v, r, n, tx in rows
         ]
+
+    def _checked_retractions(self, table: str, kind: str, sql: str, args: Sequence[Any]) -> list[Any]:
+        """The rows of ``sql`` (a select on ``table``), after checking the whole table against its tally
+        (retractions are few: a deleted, inserted or edited one is caught on every read)."""
+        if (kind, b"") not in self._checked:
+            every = self._db.execute(f"SELECT * FROM {table}").fetchall()  # table is one of two literals
+            self._check_tally(kind, b"", [_row_element(_norm(r)) for r in every], table)
+            self._checked.add((kind, b""))
+        return self._db.execute(sql + " ORDER BY block, log_index", list(args)).fetchall()
 
     def datanet_name(self, datanet_id: bytes) -> str:
         row = self._entity_row("datanet", bytes(datanet_id))
@@ -1452,6 +1505,11 @@ class _Prefetched:
 
 
 # ----------------------------------------------------------------------------- decoding helpers
+
+
+def _norm(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A row's values as the sync wrote them (SQLite gives blobs back as bytes, ints as int)."""
+    return tuple(bytes(v) if isinstance(v, bytes | bytearray | memoryview) else v for v in row)
 
 
 def _run_parts(row: Sequence[Any]) -> tuple[Any, ...]:

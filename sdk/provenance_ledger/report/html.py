@@ -294,6 +294,16 @@ def _license(report: Mapping[str, Any]) -> dict[str, Any]:
             }
             for f in lic.get("findings", [])
         ],
+        "model_retractions": [
+            {
+                "model": m.get("model"),
+                "reached_via": " → ".join(str(v) for v in m.get("reached_via", [])),
+                "decision": m.get("decision"),
+                "clause": m.get("clause"),
+                "retraction": m.get("retraction"),
+            }
+            for m in lic.get("model_retractions", [])
+        ],
     }
 
 

@@ -214,8 +214,9 @@ def usage_table(datanet: str, usages: Sequence[Usage]) -> Table:
         t.add_column(col, overflow="fold")
     for u in usages:
         how = "trained on it" if u.depth == 0 else f"via {u.depth} fine-tune{'s' if u.depth > 1 else ''}"
+        gone = u.retraction
         t.add_row(
-            safe.text(u.label),
+            safe.text(u.label + (f" (RETRACTED: {gone.reason_name})" if gone is not None else "")),
             Text(short_address(u.model_owner)),
             Text(f"v{u.datanet_version}"),
             Text(pct(u.weight_ppm)),
