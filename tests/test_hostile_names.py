@@ -241,13 +241,34 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         work[0] += [
             ("model register", ("model", "register", ALL)),
             ("datanet register", ("datanet", "register", ALL)),
-            ("datanet publish", ("datanet", "publish", ALL, "--root", "0x" + "ab" * 32, "--terms", "terms-all.json")),
+            (
+                "datanet publish",
+                (
+                    "datanet",
+                    "publish",
+                    ALL,
+                    "--root",
+                    "0x" + "ab" * 32,
+                    "--terms",
+                    "terms-all.json",
+                    "--unchecked-terms",
+                ),
+            ),
         ]
         for j, name in enumerate(MODELS):
             work[(j + 1) % LANES].append(("model register", ("model", "register", name)))
         for j, name in enumerate(DATANETS):
             (tmp / f"terms-{j}.json").write_text(json.dumps(_terms(j, name)))
-            publish = ("datanet", "publish", name, "--root", f"0x{j + 1:064x}", "--terms", f"terms-{j}.json")
+            publish = (
+                "datanet",
+                "publish",
+                name,
+                "--root",
+                f"0x{j + 1:064x}",
+                "--terms",
+                f"terms-{j}.json",
+                "--unchecked-terms",
+            )
             work[(j + 2) % LANES] += [
                 ("datanet register", ("datanet", "register", name)),
                 ("datanet publish", (*publish, "--contributor", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8:3")),

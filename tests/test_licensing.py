@@ -367,7 +367,7 @@ def test_rules_table_is_the_docstring_table() -> None:
     assert table in (licensing.__doc__ or "")
     assert table.startswith("**Use class")
     assert "| # | Check | Decision |" in table
-    assert "| blocked | any DataNet version is blocked |" in table
+    assert "| blocked | any DataNet version, or any retracted model version of the lineage, is blocked |" in table
     assert "<!--" not in table
 
 

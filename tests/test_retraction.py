@@ -267,5 +267,8 @@ def test_retraction_in_every_answer_on_anvil(tmp_path: Path, anvil: AnvilNode) -
     assert [(m["model"], m["decision"]) for m in verdict["model_retractions"]] == [("base@1.0", "needs-review")]
     assert verdict["decision"] == "blocked"  # alpha@1 (pii) still decides
     rows = cli.json("affected", "alpha@1")["affected"]  # type: ignore[index]
-    assert [(r["model"], (r["retracted"] or {}).get("reason")) for r in rows] == [("base", "superseded"), ("tuned", None)]
+    assert [(r["model"], (r["retracted"] or {}).get("reason")) for r in rows] == [
+        ("base", "superseded"),
+        ("tuned", None),
+    ]
     assert "base@1.0 (RETRACTED: superseded)" in cli("used-by", "alpha@1").stdout

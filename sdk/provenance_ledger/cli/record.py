@@ -319,7 +319,8 @@ def show(env: Env, as_json: bool, record_hash: str) -> None:
     from provenance_ledger.core.entries import recorded_run_json
     from provenance_ledger.core.records import bytes32
 
-    rec = env.registry().get_run(bytes32(record_hash, "RECORD_HASH"))
+    rid = bytes32(record_hash, "RECORD_HASH")  # checked before connecting
+    rec = env.registry().get_run(rid)
     data = recorded_run_json(rec)
 
     def human() -> None:

@@ -41,6 +41,7 @@ def model() -> None:
 @click.argument("name")
 def model_register(env: Env, as_json: bool, keystore: str | None, name: str) -> None:
     """Register model NAME in your own name space (its id is keccak256(abi.encode(you, NAME))); you own it."""
+    _new_name(name)
     reg = env.registry(sign=True, keystore=keystore)
     mid, tx = reg.register_model(name)
     emit(
@@ -60,8 +61,9 @@ def model_register(env: Env, as_json: bool, keystore: str | None, name: str) -> 
 @click.argument("trainer")
 def model_authorize(env: Env, as_json: bool, keystore: str | None, name: str, trainer: str) -> None:
     """Let address TRAINER record runs for model NAME (owner only)."""
+    who = address(trainer)  # checked before anything is sent
     reg = env.registry(sign=True, keystore=keystore)
-    tx = reg.authorize_trainer(name, address(trainer))
+    tx = reg.authorize_trainer(name, who)
     emit(
         {"model": name, "trainer": trainer, **(tx_json(tx) or {})},
         as_json,
@@ -76,8 +78,9 @@ def model_authorize(env: Env, as_json: bool, keystore: str | None, name: str, tr
 @click.argument("trainer")
 def model_revoke(env: Env, as_json: bool, keystore: str | None, name: str, trainer: str) -> None:
     """Stop TRAINER from recording new runs for NAME (its earlier records stay valid)."""
+    who = address(trainer)
     reg = env.registry(sign=True, keystore=keystore)
-    tx = reg.revoke_trainer(name, address(trainer))
+    tx = reg.revoke_trainer(name, who)
     emit(
         {"model": name, "trainer": trainer, **(tx_json(tx) or {})},
         as_json,
@@ -101,6 +104,7 @@ def datanet() -> None:
 @click.argument("name")
 def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -> None:
     """Register DataNet NAME in your own name space; you own it and may publish versions."""
+    _new_name(name)
     reg = env.registry(sign=True, keystore=keystore)
     did, tx = reg.register_datanet(name)
     emit(
@@ -108,6 +112,27 @@ def datanet_register(env: Env, as_json: bool, keystore: str | None, name: str) -
         as_json,
         lambda: tx_line(f"Registered DataNet {visible(name)} ({hexstr(did)})", tx),
     )
+
+
+def _new_name(name: str) -> None:
+    """A name this account may register and then address on the command line: 1..128 UTF-8 bytes, not
+    starting with ``0xADDRESS/`` (which reads as another owner's name). Checked before anything is sent."""
+    import re
+
+    from provenance_ledger.core.canonical import check_name
+
+    check_name(name, "NAME")
+    if re.match(r"0x[0-9a-fA-F]{40}/", name):
+        raise ValidationError("NAME", "must not start with 0xADDRESS/ (that reads as another owner's name)")
+
+
+def _check_note(note: str) -> None:
+    from provenance_ledger.core.records import MAX_NOTE_BYTES
+
+    if len(note.encode("utf-8", "surrogatepass")) > MAX_NOTE_BYTES:
+        raise ValidationError(
+            "note", f"must be at most {MAX_NOTE_BYTES:,} bytes, got {len(note.encode('utf-8', 'surrogatepass')):,}"
+        )
 
 
 def _contributor(value: str) -> tuple[str, int]:
@@ -144,6 +169,12 @@ def _json_kind(value: Any) -> str:
 @click.option("--terms", "terms_file", type=click.Path(exists=True, dir_okay=False), help="License terms JSON file.")
 @click.option("--spdx", help="SPDX licence id (shorthand for simple terms).")
 @click.option("--contributor", "contributors", multiple=True, help="ADDRESS:SHARES (repeatable).")
+@click.option(
+    "--unchecked-terms",
+    is_flag=True,
+    help="Publish terms the licence checker cannot judge (unknown fields, a non-SPDX licence): every use "
+    "of the version will need review. Without it such terms are refused.",
+)
 def datanet_publish(
     env: Env,
     as_json: bool,
@@ -155,6 +186,7 @@ def datanet_publish(
     terms_file: str | None,
     spdx: str | None,
     contributors: tuple[str, ...],
+    unchecked_terms: bool,
 ) -> None:
     """Publish the next immutable version of DataNet NAME."""
     from provenance_ledger.core.records import bytes32
@@ -179,6 +211,12 @@ def datanet_publish(
             raise ValidationError(terms_file, f"must hold a JSON object of licence terms, got {_json_kind(terms)}")
     if spdx:
         terms["spdx"] = spdx
+    if (
+        terms and not unchecked_terms
+    ):  # our own publisher's terms must be judgeable: a typo would make them "unknown" forever
+        from provenance_ledger.core.licensing import parse_terms
+
+        parse_terms(terms)  # ValidationError names the field ("terms: ...")
     shares = [_contributor(c) for c in contributors]
     reg = env.registry(sign=True, keystore=keystore)
     version, tx = reg.publish_datanet_version(
@@ -234,6 +272,7 @@ def model_retract(env: Env, as_json: bool, keystore: str | None, ref: str, reaso
     """Retract one of your model versions: an append-only event with a reason; its records stay readable
     and every later answer flags it."""
     name, version = _split_version(ref, "NAME@VERSION")
+    _check_note(note)
     reg = env.registry(sign=True, keystore=keystore)
     tx = reg.retract_model_version(name, version, reason=reason, note=note)
     emit(
@@ -260,6 +299,7 @@ def datanet_retract(env: Env, as_json: bool, keystore: str | None, ref: str, rea
     name, v = _split_version(ref, "NAME@VERSION")
     if not v.isdigit() or int(v) < 1:
         raise ValidationError("NAME@VERSION", f"a DataNet version is a positive number, got {visible(v)!r}")
+    _check_note(note)
     reg = env.registry(sign=True, keystore=keystore)
     tx = reg.retract_datanet_version(name, int(v), reason=reason, note=note)
     emit(
