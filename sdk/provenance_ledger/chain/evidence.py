@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import rlp
-from eth_bloom import BloomFilter
-from trie import HexaryTrie
+from eth_bloom.bloom import BloomFilter
+from trie.hexary import HexaryTrie
 from web3 import Web3
 
 from provenance_ledger.chain.client import RawLog, Registry
@@ -120,15 +120,15 @@ def header_rlp(block: Any) -> bytes:
             if keccak(raw) == want:
                 return bytes(raw)
     raise ChainError(
-            f"the header of block {_int(block['number'])} as the node gives it does not hash to its block hash "
-            "(a header field this SDK does not know?)"
-        )
+        f"the header of block {_int(block['number'])} as the node gives it does not hash to its block hash "
+        "(a header field this SDK does not know?)"
+    )
 
 
 def receipt_rlp(receipt: Any) -> bytes:
     """The consensus encoding of a receipt (EIP-2718 typed: type byte + RLP) as it sits in the receipt trie."""
-    logs = [
-        [_bytes(log["address"]), [_bytes(t) for t in log["topics"]], _bytes(log["data"])] for log in receipt["logs"]
+    logs: list[tuple[bytes, list[bytes], bytes]] = [
+        (_bytes(log["address"]), [_bytes(t) for t in log["topics"]], _bytes(log["data"])) for log in receipt["logs"]
     ]
     bloom = receipt.get("logsBloom")
     if bloom is None:  # eth-tester gives no bloom: it is a function of the logs
@@ -214,11 +214,12 @@ class EvidenceBuilder:
         for number, indexes in by_block.items():
             trie = HexaryTrie({})
             for i, rc in enumerate(self._block_receipts(number)):
-                trie.set(rlp.encode(i), receipt_rlp(rc))
+                trie.set(rlp.encode(i), receipt_rlp(rc))  # type: ignore[no-untyped-call]
             if trie.root_hash != _bytes(headers[number]["receiptsRoot"]):
                 raise ChainError(f"the node's receipts of block {number} do not rebuild the block's receiptsRoot")
             for i in indexes:
-                out.append({"block": number, "tx_index": i, "proof": _nodes_hex(trie.get_proof(rlp.encode(i)))})
+                nodes = trie.get_proof(rlp.encode(i))  # type: ignore[no-untyped-call]
+                out.append({"block": number, "tx_index": i, "proof": _nodes_hex(nodes)})
         return out
 
     def _state(self, slots: Sequence[bytes]) -> dict[str, Any] | None:
@@ -270,7 +271,12 @@ class EvidenceBuilder:
             else:
                 slots.append(record_block_slot(rec.record_id))
             records.append(
-                {"record_id": hexstr(rec.record_id), "record": hexstr(rec.record), "log": ref.to_json(), "anchor": anchor}
+                {
+                    "record_id": hexstr(rec.record_id),
+                    "record": hexstr(rec.record),
+                    "log": ref.to_json(),
+                    "anchor": anchor,
+                }
             )
         models = []
         model_ids = list(dict.fromkeys(node.recorded.run.model_id for node in runs))
@@ -280,7 +286,12 @@ class EvidenceBuilder:
                 raise NotFoundError(f"model {hexstr(mid)} is not registered")
             a = raws[0].args
             models.append(
-                {"model_id": hexstr(mid), "name": a["name"], "owner": a["owner"], "log": self._raw_ref(raws[0]).to_json()}
+                {
+                    "model_id": hexstr(mid),
+                    "name": a["name"],
+                    "owner": a["owner"],
+                    "log": self._raw_ref(raws[0]).to_json(),
+                }
             )
             slots.append(model_owner_slot(mid))
         datanets, versions = [], []
@@ -291,7 +302,12 @@ class EvidenceBuilder:
                 raise NotFoundError(f"DataNet {hexstr(did)} is not registered")
             a = raws[0].args
             datanets.append(
-                {"datanet_id": hexstr(did), "name": a["name"], "owner": a["owner"], "log": self._raw_ref(raws[0]).to_json()}
+                {
+                    "datanet_id": hexstr(did),
+                    "name": a["name"],
+                    "owner": a["owner"],
+                    "log": self._raw_ref(raws[0]).to_json(),
+                }
             )
             slots.append(datanet_info_slot(did))
             published = {int(r.args["version"]): r for r in reg.logs("DatanetVersionPublished", did)}
@@ -312,15 +328,19 @@ class EvidenceBuilder:
                     }
                 )
                 slots.extend(datanet_version_slots(did, v))
-        retractions = []
+        retractions: list[dict[str, Any]] = []
         for mid, mv in dict.fromkeys((n.recorded.run.model_id, n.recorded.run.model_version) for n in runs):
-            for raw in reg.logs("ModelVersionRetracted", mid, model_version_key(mid, mv)):
-                if raw.block_number <= self.state_block:
-                    retractions.append({"log": self._raw_ref(raw).to_json()})
+            retractions.extend(
+                {"log": self._raw_ref(raw).to_json()}
+                for raw in reg.logs("ModelVersionRetracted", mid, model_version_key(mid, mv))
+                if raw.block_number <= self.state_block
+            )
         for did, v in used:
-            for raw in reg.logs("DatanetVersionRetracted", did):
-                if int(raw.args["version"]) == v and raw.block_number <= self.state_block:
-                    retractions.append({"log": self._raw_ref(raw).to_json()})
+            retractions.extend(
+                {"log": self._raw_ref(raw).to_json()}
+                for raw in reg.logs("DatanetVersionRetracted", did)
+                if int(raw.args["version"]) == v and raw.block_number <= self.state_block
+            )
         self.progress("reading block headers")
         needed = {b for b, _ in self._refs} | {self.state_block}
         blocks = self._headers(needed)

@@ -31,13 +31,14 @@ re-implements a trie.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import rlp
-from trie import HexaryTrie
+from trie.hexary import HexaryTrie
 
 from provenance_ledger.core.address import checksum_address
 from provenance_ledger.core.canonical import contributors_hash, entity_id, model_version_key
@@ -334,13 +335,13 @@ def _headers(bundle: Bundle, trusted: Iterable[bytes]) -> dict[int, _Header]:
     by_number: dict[int, _Header] = {}
     for i, raw in enumerate(bundle.headers):
         try:
-            h, parent, state_root, receipts_root, number = header_fields(raw)
+            hash_, parent, state_root, receipts_root, number = header_fields(raw)
         except EvidenceError as exc:
             raise EvidenceError("header", f"headers[{i}] {exc.detail}") from None
         if number in by_number:
             raise EvidenceError("header", f"two headers for block {number}")
         by_number[number] = _Header(
-            hash=h, parent=parent, state_root=state_root, receipts_root=receipts_root, number=number
+            hash=hash_, parent=parent, state_root=state_root, receipts_root=receipts_root, number=number
         )
     if not by_number:
         raise EvidenceError("header", "the bundle has no block headers")
@@ -367,11 +368,13 @@ def _prove(root: bytes, key: bytes, nodes: Sequence[bytes], what: str) -> bytes:
     node given must lie on the key's path (an unused node is refused, so no byte goes unchecked)."""
     try:
         decoded = [rlp.decode(n) for n in nodes]
-        value = HexaryTrie.get_from_proof(root, key, decoded)
+        value = HexaryTrie.get_from_proof(root, key, decoded)  # type: ignore[no-untyped-call]
         db = {keccak(n): n for n in nodes}
-        path = {rlp.encode(n) for n in HexaryTrie(db, root).get_proof(key)}
+        path = {rlp.encode(n) for n in HexaryTrie(db, root).get_proof(key)}  # type: ignore[no-untyped-call]
     except Exception as exc:
-        raise EvidenceError("proof", f"{what}: the Merkle-Patricia proof does not check out ({type(exc).__name__})") from None
+        raise EvidenceError(
+            "proof", f"{what}: the Merkle-Patricia proof does not check out ({type(exc).__name__})"
+        ) from None
     if any(n not in path for n in nodes):
         raise EvidenceError("proof", f"{what}: the proof has a node off the proven path")
     return bytes(value)
@@ -526,7 +529,10 @@ class _Checker:
         number = _int(st.get("block"), "state.block")
         h = self.header(number, "state")
         account = _prove(
-            h.state_root, keccak(self.b.registry), _nodes(st.get("account_proof"), "state.account_proof"), "registry account"
+            h.state_root,
+            keccak(self.b.registry),
+            _nodes(st.get("account_proof"), "state.account_proof"),
+            "registry account",
         )
         try:
             _nonce, _balance, storage_root, code_hash = rlp.decode(account)
@@ -542,7 +548,9 @@ class _Checker:
         for i, s in enumerate(_list(st.get("slots"), "state.slots")):
             s = _obj(s, f"state.slots[{i}]")
             slot = _hex(s.get("slot"), f"state.slots[{i}].slot", 32)
-            value = _prove(storage_root, keccak(slot), _nodes(s.get("proof"), f"state.slots[{i}].proof"), f"slot {hexstr(slot)}")
+            value = _prove(
+                storage_root, keccak(slot), _nodes(s.get("proof"), f"state.slots[{i}].proof"), f"slot {hexstr(slot)}"
+            )
             slots[slot] = _word(value, f"slot {hexstr(slot)}")
         self.slots, self.state_block = slots, number
         self.checks["storage_slots"] = len(slots)
@@ -714,7 +722,9 @@ class _Checker:
                 root = _hex(a.get("root"), f"{w}.anchor.root", 32)
                 proof = tuple(_hex(p, f"{w}.anchor.proof[]", 32) for p in _list(a.get("proof"), f"{w}.anchor.proof"))
                 if not verify_proof_of_id(root, rid, proof):
-                    raise EvidenceError("anchor", f"{what}: its Merkle path does not reach the batch root {hexstr(root)}")
+                    raise EvidenceError(
+                        "anchor", f"{what}: its Merkle path does not reach the batch root {hexstr(root)}"
+                    )
             self.need_proof(ref is not None, what)
             block: int | None = None
             recorder = "(no receipt in the bundle)"
@@ -789,7 +799,11 @@ class _Checker:
                 raise EvidenceError("bundle", f"retractions[{i}].log is missing")
             what = f"retraction {i}"
             logs = self.receipts.get((ref.block, ref.tx_index))
-            topic = logs[ref.log_index].topics[0] if logs and ref.log_index < len(logs) and logs[ref.log_index].topics else b""
+            topic = (
+                logs[ref.log_index].topics[0]
+                if logs and ref.log_index < len(logs) and logs[ref.log_index].topics
+                else b""
+            )
             if _TOPIC0.get(topic) == "DatanetVersionRetracted":
                 log, (version, reason, note) = self.log(ref, "DatanetVersionRetracted", what)
                 src.d_retractions.append(
@@ -846,7 +860,7 @@ class _Checker:
         path = [_hex(p, "contribution.path[]", 32) for p in _list(c.get("path"), "contribution.path")]
         if not path or path[0] not in src.targets:
             raise EvidenceError("contribution", "the path does not start at a run of the target model version")
-        for child, parent in zip(path, path[1:], strict=False):
+        for child, parent in itertools.pairwise(path):
             if parent not in src.get_run(child).run.parents:
                 raise EvidenceError("contribution", f"record {hexstr(parent)} is not a parent of {hexstr(child)}")
         last = src.get_run(path[-1]).run
@@ -860,7 +874,9 @@ class _Checker:
             "version": version,
             "content_root": hexstr(info.content_root),
             "path": [hexstr(p) for p in path],
-            "path_labels": [f"{src.model_name(src.get_run(p).run.model_id)}@{src.get_run(p).run.model_version}" for p in path],
+            "path_labels": [
+                f"{src.model_name(src.get_run(p).run.model_id)}@{src.get_run(p).run.model_version}" for p in path
+            ],
             "weight_ppm": uses[0].weight_ppm,
             "partition": {
                 "split": uses[0].partition.split,
