@@ -151,6 +151,9 @@ def test_demo_contribution_proof_verifies_offline(tmp_path: Path, anvil: AnvilNo
     assert made.returncode == 0, made.stderr
     assert len(json.loads(made.stdout)["path"]) == 2  # acme-support@1.1 -> its parent acme-base@1.0
     trusted = _head_hash(w3)
+    # A second provider may vouch for the block hashes (and is asked nothing else).
+    second = run_cli("verify-evidence", str(out), "--rpc-url", anvil.url, "--json")
+    assert second.returncode == 0, second.stderr
 
     # A file that is not in the version is refused before anything is written.
     stranger = tmp_path / "stranger.jsonl"
@@ -324,3 +327,42 @@ def test_wrong_or_partial_trust_fails(anvil_bundle: tuple[dict[str, Any], bytes]
     assert result.checks["headers"] == len(bundle["headers"]) - 1
     with pytest.raises(EvidenceError, match=r"^registry code: "):
         verify_bundle(load_bundle(json.dumps(bundle)), trusted_blocks=[head], registry_code_hash=b"\x00" * 32)
+
+
+@pytest.mark.anvil
+def test_storage_proofs_alone_verify_after_log_pruning(anvil_bundle: tuple[dict[str, Any], bytes]) -> None:
+    """With every receipt gone (EIP-4444), the storage proofs still prove the records, names and DataNet
+    versions; only the recorders and retractions (which live in logs alone) are then unknown."""
+    bundle, head = anvil_bundle
+    pruned = copy.deepcopy(bundle)
+    pruned["receipts"], pruned["retractions"] = [], []
+    for key in ("models", "datanets", "datanet_versions", "records"):
+        for item in pruned[key]:
+            item["log"] = None
+    result = _verify(pruned, head)
+    assert result.checks["receipts"] == 0 and result.checks["records"] == 2
+    assert {n.recorder for _, n in result.lineage.walk()} == {"(no receipt in the bundle)"}
+    assert result.lineage.retracted == []
+
+
+@pytest.mark.anvil
+def test_a_proof_node_off_the_path_is_refused(anvil_bundle: tuple[dict[str, Any], bytes]) -> None:
+    bundle, head = anvil_bundle
+    padded = copy.deepcopy(bundle)
+    padded["receipts"][0]["proof"].append(bundle["receipts"][-1]["proof"][-1])  # a real node, of another key
+    if padded["receipts"][0]["proof"][-1] in bundle["receipts"][0]["proof"]:
+        padded["receipts"][0]["proof"].append(bundle["state"]["account_proof"][-1])
+    with pytest.raises(EvidenceError, match=r"^proof: .*off the proven path"):
+        _verify(padded, head)
+
+
+def test_unreadable_bundles_are_one_error_line(tmp_path: Path) -> None:
+    cases = {"not-json.json": "{", "wrong-format.json": json.dumps({"format": "other/1"}), "list.json": "[]"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        got = run_cli("verify-evidence", str(tmp_path / name), "--trusted-block", "0x" + "00" * 32)
+        assert got.returncode == 1 and got.stderr.startswith("error: bundle: ") and got.stderr.count("\n") == 1
+    missing = run_cli("verify-evidence", str(tmp_path / "absent.json"), "--trusted-block", "0x" + "00" * 32)
+    assert missing.returncode == 1 and missing.stderr.startswith("error: ")
+    bad_hash = run_cli("verify-evidence", str(tmp_path / "list.json"), "--trusted-block", "0x1234")
+    assert bad_hash.returncode == 1 and "--trusted-block" in bad_hash.stderr

@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 MAX_HEADERS = 10_000
-"""Most headers a bundle chains from its oldest evidence block to its state block (~5 MB); beyond
+"""Most headers a bundle chains from its oldest evidence block to its state block (~12 MB as hex); beyond
 it only the evidence blocks are included, each of which the auditor must then trust by its hash."""
 
 _HEADER_FIELDS = (

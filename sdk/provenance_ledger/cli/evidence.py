@@ -218,12 +218,12 @@ def verify_evidence(
     from provenance_ledger.core.evidence import load_bundle, verify_bundle
     from provenance_ledger.report import terminal as render
 
+    hashes = [_hash32(t) for t in trusted]
     try:
         text = Path(bundle_file).read_bytes()
     except OSError as exc:
         raise ValidationError("BUNDLE", f"cannot read {bundle_file}: {exc.strerror or exc}") from None
     bundle = load_bundle(text)
-    hashes = [_hash32(t) for t in trusted]
     if rpc_url:
         hashes += _fetched_hashes(rpc_url, bundle)
     if not hashes:
