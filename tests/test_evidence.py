@@ -264,6 +264,35 @@ def anvil_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, An
     return bundle, head
 
 
+@pytest.fixture(scope="module")
+def demo_proof_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], bytes]:
+    """A contributor's proof made on the demo's chain on anvil, with the DataNet version's manifest."""
+    from provenance_ledger.cli.demo import run_demo
+
+    work = tmp_path_factory.mktemp("demo")
+    node = AnvilNode().start()
+    try:
+        w3 = connect(node.url)
+        facts = run_demo(Console(file=io.StringIO()), workdir=work, w3=w3)
+        reg = Registry.at(w3, str(facts["registry"]), default_owner=Account.from_key(ANVIL_DEV_KEYS[0]).address)
+        manifest = fingerprint(work / "openwiki-en-v2")
+        did = reg.datanet_id("openwiki-en")
+        entry = manifest.files[-1]
+        builder = EvidenceBuilder(reg, manifests=lambda info: manifest if info.datanet_id == did else None)
+        bundle = builder.contribution_bundle(
+            "acme-support",
+            "1.1",
+            datanet_id=did,
+            datanet_version=2,
+            entry=entry,
+            proof=file_proof(manifest, entry.path),
+        )
+        head = bytes(w3.eth.get_block("latest")["hash"])
+    finally:
+        node.stop()
+    return bundle, head
+
+
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]{40,}$")
 
 
@@ -289,10 +318,19 @@ def test_the_untampered_bundle_verifies(anvil_bundle: tuple[dict[str, Any], byte
 
 
 @pytest.mark.anvil
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_the_untampered_contribution_verifies(demo_proof_bundle: tuple[dict[str, Any], bytes]) -> None:
+    bundle, head = demo_proof_bundle
+    result = _verify(bundle, head)
+    assert result.contribution is not None and result.contribution["path_labels"][-1] == "acme-base@1.0"
+    assert any(v["manifest"] is not None for v in bundle["datanet_versions"])
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("which", ["anvil_bundle", "demo_proof_bundle"])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
-def test_any_altered_hex_digit_is_caught(anvil_bundle: tuple[dict[str, Any], bytes], data: st.DataObject) -> None:
-    bundle, head = anvil_bundle
+def test_any_altered_hex_digit_is_caught(request: pytest.FixtureRequest, which: str, data: st.DataObject) -> None:
+    bundle, head = request.getfixturevalue(which)
     fields = _long_hex_fields(bundle)
     path = data.draw(st.sampled_from(fields), label="field")
     tampered = copy.deepcopy(bundle)

@@ -940,6 +940,9 @@ def verify_bundle(
         src.targets.append(rid)
     if not src.targets:
         raise EvidenceError("target", "the bundle names no run of its target model version")
+    stated = bundle.raw.get("target", {}).get("model")
+    if stated is not None and stated != src.model_name(bundle.target_model):
+        raise EvidenceError("target", f"the bundle names its model {stated!r}, but its proven name differs")
     try:
         lineage = build_lineage(src, bundle.target_model, bundle.target_version)
     except EvidenceError:
