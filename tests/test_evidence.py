@@ -293,6 +293,19 @@ def demo_proof_bundle(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[st
     return bundle, head
 
 
+@pytest.fixture(scope="module")
+def eth_tester_bundle() -> tuple[dict[str, Any], bytes, bytes]:
+    """A receipts-only bundle from the embedded chain, its newest block hash and the registry address."""
+    from provenance_ledger.chain.rpc import EMBEDDED, dev_keys
+
+    w3 = connect(EMBEDDED)
+    reg = Registry.deploy(w3, Account.from_key(dev_keys(w3)[0]))
+    seed_registry(reg)
+    _chain_story(reg)
+    bundle = EvidenceBuilder(reg).lineage_bundle("tuned", "2.0")
+    return bundle, bytes(w3.eth.get_block("latest")["hash"]), bytes.fromhex(reg.address[2:])
+
+
 _HEX = re.compile(r"^(0x)?[0-9a-fA-F]{40,}$")
 
 
@@ -304,8 +317,10 @@ def _long_hex_fields(obj: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ..
     return [path] if isinstance(obj, str) and _HEX.match(obj) else []
 
 
-def _verify(bundle: dict[str, Any], head: bytes) -> Any:
-    return verify_bundle(load_bundle(json.dumps(bundle)), trusted_blocks=[head], registry_code_hash=CODE_HASH)
+def _verify(bundle: dict[str, Any], head: bytes, registry: bytes | None = None) -> Any:
+    return verify_bundle(
+        load_bundle(json.dumps(bundle)), trusted_blocks=[head], registry_code_hash=CODE_HASH, registry=registry
+    )
 
 
 @pytest.mark.anvil
@@ -325,12 +340,19 @@ def test_the_untampered_contribution_verifies(demo_proof_bundle: tuple[dict[str,
     assert any(v["manifest"] is not None for v in bundle["datanet_versions"])
 
 
-@pytest.mark.anvil
-@pytest.mark.parametrize("which", ["anvil_bundle", "demo_proof_bundle"])
+@pytest.mark.parametrize(
+    "which",
+    [
+        pytest.param("anvil_bundle", marks=pytest.mark.anvil),
+        pytest.param("demo_proof_bundle", marks=pytest.mark.anvil),
+        "eth_tester_bundle",
+    ],
+)
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_altered_hex_digit_is_caught(request: pytest.FixtureRequest, which: str, data: st.DataObject) -> None:
-    bundle, head = request.getfixturevalue(which)
+    bundle, head, *known = request.getfixturevalue(which)  # eth-tester: the auditor names the registry
+    _verify(bundle, head, *known)  # untampered, it verifies (so each failure below is the alteration's)
     fields = _long_hex_fields(bundle)
     path = data.draw(st.sampled_from(fields), label="field")
     tampered = copy.deepcopy(bundle)
@@ -344,7 +366,7 @@ def test_any_altered_hex_digit_is_caught(request: pytest.FixtureRequest, which: 
     new = data.draw(st.integers(0, 15).filter(lambda d: d != old), label="digit")
     parent[path[-1]] = text[:pos] + format(new, "x") + text[pos + 1 :]
     with pytest.raises(EvidenceError):
-        _verify(tampered, head)
+        _verify(tampered, head, *known)
 
 
 @pytest.mark.anvil
