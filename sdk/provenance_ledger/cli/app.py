@@ -50,6 +50,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "datanet": ("registry:datanet", "Register DataNets and publish their immutable, content-addressed versions."),
     "demo": ("node:demo", "Run the end-to-end story on the embedded in-process chain (nothing to start)."),
     "deploy": ("node:deploy", "Deploy a new registry and remember its address in .provenance/config.json."),
+    "evidence": (
+        "evidence:evidence",
+        "Write an evidence bundle of MODEL@VERSION: everything needed to check its whole lineage offline.",
+    ),
     "index": (
         "index:index",
         "A local SQLite index of every registry event: lineage and used-by answered in milliseconds at a million "
@@ -70,6 +74,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "node": (
         "node:node",
         "Start a local anvil node whose chain survives restarts (Ctrl-C stops it and saves the state).",
+    ),
+    "prove-contribution": (
+        "evidence:prove_contribution",
+        "Prove that FILE is in DATANET@VERSION and that MODEL@VERSION trained on it: a bundle verify-evidence accepts.",
     ),
     "record": (
         "record:record",
@@ -93,6 +101,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-data": (
         "data:verify_data",
         "Is the local folder DIR exactly a published DataNet version, or exactly what a model trained on?",
+    ),
+    "verify-evidence": (
+        "evidence:verify_evidence",
+        "Check an evidence bundle offline against trusted block hashes and print the verified lineage.",
     ),
     "verify-model": (
         "data:verify_model",

@@ -14,6 +14,7 @@ from pathlib import Path
 from eth_account import Account
 from rich.console import Console
 from rich.panel import Panel
+from web3 import Web3
 
 from provenance_ledger.chain.client import Registry
 from provenance_ledger.chain.rpc import EMBEDDED, connect, dev_keys
@@ -59,8 +60,8 @@ def _weights(root: Path, name: str, rng: random.Random) -> Path:
     return folder
 
 
-def run_demo(console: Console | None = None, workdir: Path | None = None) -> dict[str, object]:
-    """Run the demo; returns the key facts (used by the tests)."""
+def run_demo(console: Console | None = None, workdir: Path | None = None, w3: Web3 | None = None) -> dict[str, object]:
+    """Run the demo (on ``w3``, by default a fresh embedded chain); returns the key facts (used by the tests)."""
     console = console or Console()
     rng = random.Random(_SEED)
     tmp = tempfile.TemporaryDirectory(prefix="provenance-demo-") if workdir is None else None
@@ -68,7 +69,7 @@ def run_demo(console: Console | None = None, workdir: Path | None = None) -> dic
     say = console.print
 
     say(Panel.fit("Provenance Ledger demo: an in-process EVM (eth-tester + py-evm), nothing to install or start"))
-    w3 = connect(EMBEDDED)
+    w3 = connect(EMBEDDED) if w3 is None else w3
     keys = dev_keys(w3)
     owner, trainer, alice, bob, carol = (Account.from_key(k) for k in keys[:5])
     registry = Registry.deploy(w3, owner)
